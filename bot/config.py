@@ -1,0 +1,175 @@
+"""Configuration: one TOML file, secrets overridable from the environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
+ENV_DATABASE_URL = "WORKLOG_DATABASE_URL"
+ENV_CONFIG = "WORKLOG_CONFIG"
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing a value or has a wrong one."""
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    poll_timeout: int = 30
+    connect_timeout: float = 10.0
+    read_timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///data/worklog.db"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class LoggingRules:
+    """How cadres' log entries are dated, classified and limited."""
+
+    timezone: str = "Asia/Shanghai"
+    rollover_hour: int = 4
+    work_day_start: time = time(8, 30)
+    work_day_end: time = time(17, 30)
+    backfill_window: int = 3
+    max_item_chars: int = 500
+    max_items_per_message: int = 30
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class InviteConfig:
+    ttl_days: int = 14
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    """Admin overrides on top of the working-day calendar."""
+
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    logging: LoggingRules = field(default_factory=LoggingRules)
+    invites: InviteConfig = field(default_factory=InviteConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    log_level: str = "INFO"
+
+
+_SECTIONS: dict[str, type] = {
+    "telegram": TelegramConfig,
+    "database": DatabaseConfig,
+    "logging": LoggingRules,
+    "invites": InviteConfig,
+    "calendar": CalendarConfig,
+}
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    where = f"{section}.{key}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where} must be an integer")
+        return value
+    if isinstance(default, float):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"{where} must be a number")
+        return float(value)
+    if isinstance(default, time):
+        if isinstance(value, time):
+            return value
+        try:
+            return time.fromisoformat(str(value))
+        except ValueError as exc:
+            raise ConfigError(f'{where} must be a time like "08:30"') from exc
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list of dates")
+        out = []
+        for item in value:
+            try:
+                out.append(item if isinstance(item, date) else date.fromisoformat(str(item)))
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {item!r} is not a date like 2026-10-01") from exc
+        return tuple(out)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string")
+    return value
+
+
+def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) -> Config:
+    """Build a Config from parsed TOML, refusing unknown keys, then apply env overrides."""
+    env = os.environ if env is None else env
+    cfg = Config()
+    for name, value in data.items():
+        if name == "log_level":
+            cfg = replace(cfg, log_level=str(value).upper())
+            continue
+        section_type = _SECTIONS.get(name)
+        if section_type is None or not isinstance(value, dict):
+            raise ConfigError(f"unknown configuration section [{name}]")
+        current = getattr(cfg, name)
+        known = {f.name for f in fields(section_type)}
+        changes = {}
+        for key, raw in value.items():
+            if key not in known:
+                raise ConfigError(f"unknown configuration key {name}.{key}")
+            changes[key] = _coerce(name, key, raw, getattr(current, key))
+        cfg = replace(cfg, **{name: replace(current, **changes)})
+    if env.get(ENV_TOKEN):
+        cfg = replace(cfg, telegram=replace(cfg.telegram, token=env[ENV_TOKEN].strip()))
+    if env.get(ENV_DATABASE_URL):
+        cfg = replace(cfg, database=replace(cfg.database, url=env[ENV_DATABASE_URL].strip()))
+    rules = cfg.logging
+    if not 0 <= rules.rollover_hour <= 12:
+        raise ConfigError("logging.rollover_hour must be between 0 and 12")
+    if rules.backfill_window < 0:
+        raise ConfigError("logging.backfill_window must not be negative")
+    try:
+        rules.tz  # noqa: B018 - validates the zone name early
+    except Exception as exc:
+        raise ConfigError(f"logging.timezone: unknown zone {rules.timezone!r}") from exc
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the TOML file (WORKLOG_CONFIG or ./config.toml); a missing file means defaults."""
+    chosen = Path(path or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_PATH)
+    data: dict[str, Any] = {}
+    if chosen.exists():
+        try:
+            data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{chosen}: {exc}") from exc
+    elif path is not None:
+        raise ConfigError(f"configuration file {chosen} not found")
+    return config_from_dict(data)
+
+
+def redact(text: str, token: str) -> str:
+    """Remove the bot token from text that may end up in a log."""
+    return text.replace(token, "<token>") if token else text

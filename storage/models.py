@@ -1,0 +1,233 @@
+"""SQLAlchemy models: the roster, log entries and their history, the audit log, the inbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Role(enum.StrEnum):
+    """What a roster person may do; a person can hold several roles."""
+
+    CADRE = "cadre"
+    SUPERVISOR = "supervisor"
+    RATER = "rater"  # 党委/党组: rates the unit's cadres
+    ADMIN = "admin"  # 组织部 / 考核办
+
+
+class EntryKind(enum.StrEnum):
+    """日常工作 / 其他工作 / 八小时外."""
+
+    REGULAR = "regular"
+    OTHER = "other"
+    AFTER_HOURS = "after_hours"
+
+
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Unit(Base):
+    """A unit (单位) of the city; units form a tree."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+
+
+class Person(Base):
+    """A roster person (干部); `supervisor_id` is the direct superior (下管一级)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    roster_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    position: Mapped[str] = mapped_column(String(200), default="")
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    roles: Mapped[str] = mapped_column(String(100), default=Role.CADRE.value)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.role_set
+
+
+class Invite(Base):
+    """A single-use, expiring deep-link token that binds a Telegram account to a person."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class LogEntry(Base):
+    """One log item (一事一记). Never deleted: withdrawal and edits keep history."""
+
+    __tablename__ = "log_entries"
+    __table_args__ = (
+        UniqueConstraint("person_id", "work_date", "item_no"),
+        UniqueConstraint("source_chat_id", "source_message_id", "source_part"),
+        Index("ix_log_entries_person_date", "person_id", "work_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    work_date: Mapped[date] = mapped_column(Date)
+    # Stable number within the day, shown to the cadre; withdrawn entries keep theirs.
+    item_no: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default=EntryKind.REGULAR.value)
+    collaborator: Mapped[str | None] = mapped_column(String(200))  # 合作者或服务对象
+    project_id: Mapped[int | None] = mapped_column(Integer)
+    is_late: Mapped[bool] = mapped_column(Boolean, default=False)  # 补记
+    is_overlong: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachment_file_id: Mapped[str | None] = mapped_column(String(200))
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_part: Mapped[int | None] = mapped_column(Integer)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EntryHistory(Base):
+    """Who changed an entry, when, and what it was before and after (可核查)."""
+
+    __tablename__ = "entry_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), index=True)
+    changed_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(20))
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+
+
+class Reflection(Base):
+    """心得体会 for one work day; a new text replaces the old, which stays in the audit log."""
+
+    __tablename__ = "reflections"
+    __table_args__ = (UniqueConstraint("person_id", "work_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    work_date: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Absence(Base):
+    """Excused days (leave, business trip, training, meeting): not counted as missing."""
+
+    __tablename__ = "absences"
+    __table_args__ = (Index("ix_absences_person_start", "person_id", "start_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditLog(Base):
+    """Append-only record of bindings, refusals and reads of other people's logs."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class InboxUpdate(Base):
+    """A Telegram update persisted before its offset is confirmed (the durable intake)."""
+
+    __tablename__ = "inbox_updates"
+    __table_args__ = (Index("ix_inbox_updates_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # (chat id, message id[, edit date]) so the same message fed twice is processed once.
+    dedup_key: Mapped[str] = mapped_column(String(100), unique=True)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=InboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
