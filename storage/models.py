@@ -222,8 +222,9 @@ class InboxUpdate(Base):
     __table_args__ = (Index("ix_inbox_updates_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    # (chat id, message id[, edit date]) so the same message fed twice is processed once.
+    # Not unique: Telegram restarts the update_id sequence after a week without updates.
+    update_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # (chat id, message id[, edit date]) or the callback id: the same thing fed twice is kept once.
     dedup_key: Mapped[str] = mapped_column(String(100), unique=True)
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default=InboxStatus.PENDING.value)

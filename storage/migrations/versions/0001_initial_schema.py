@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 05:41:26.072713
+Create Date: 2026-11-21 05:42:39.464615
 """
 
 import sqlalchemy as sa
@@ -29,10 +29,10 @@ def upgrade() -> None:
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_updates")),
         sa.UniqueConstraint("dedup_key", name=op.f("uq_inbox_updates_dedup_key")),
-        sa.UniqueConstraint("update_id", name=op.f("uq_inbox_updates_update_id")),
     )
     with op.batch_alter_table("inbox_updates", schema=None) as batch_op:
         batch_op.create_index("ix_inbox_updates_status_id", ["status", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_inbox_updates_update_id"), ["update_id"], unique=False)
 
     op.create_table(
         "units",
@@ -240,6 +240,7 @@ def downgrade() -> None:
     op.drop_table("people")
     op.drop_table("units")
     with op.batch_alter_table("inbox_updates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inbox_updates_update_id"))
         batch_op.drop_index("ix_inbox_updates_status_id")
 
     op.drop_table("inbox_updates")

@@ -1,0 +1,68 @@
+"""The unit of work: one session, the repositories on it, and the only place that commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    AuditRepository,
+    EntryRepository,
+    InboxRepository,
+    InviteRepository,
+    PeopleRepository,
+)
+
+# Set by the intake while an inbox update is processed: committing the handler's work marks
+# that update done in the same transaction, so a replay after a crash never repeats it.
+current_inbox_id: ContextVar[int | None] = ContextVar("current_inbox_id", default=None)
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction; leaving without `commit()` rolls it back."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        session = self._sessions()
+        self._session = session
+        self.people = PeopleRepository(session)
+        self.invites = InviteRepository(session)
+        self.entries = EntryRepository(session)
+        self.audit = AuditRepository(session)
+        self.inbox = InboxRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> AsyncSession:
+        assert self._session is not None, "unit of work used outside `async with`"
+        return self._session
+
+    async def commit(self) -> None:
+        """Commit, marking the inbox update being processed (if any) as done with it."""
+        inbox_id = current_inbox_id.get()
+        if inbox_id is not None:
+            await self.inbox.mark_done(inbox_id, None)
+        await self.session.commit()
+
+
+UowFactory = Callable[[], UnitOfWork]
