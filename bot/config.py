@@ -23,6 +23,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class TelegramConfig:
     token: str = ""
+    # Used for invite links; when empty the CLI asks Telegram (getMe).
+    bot_username: str = ""
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     poll_timeout: int = 30

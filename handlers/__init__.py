@@ -1,0 +1,52 @@
+"""Thin Telegram handlers, all registered in `register`."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from handlers import cadre, common, start
+
+AUTH_GROUP = -1
+
+
+def register(app: Application) -> None:
+    """Every handler of the bot, in one place."""
+    app.add_handler(TypeHandler(Update, common.identify), group=AUTH_GROUP)
+    private = filters.ChatType.PRIVATE
+    new = filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler("start", start.cmd_start, filters=private))
+    for name, callback in [
+        ("today", cadre.cmd_today),
+        ("week", cadre.cmd_week),
+        ("month", cadre.cmd_month),
+        ("edit", cadre.cmd_edit),
+        ("del", cadre.cmd_del),
+        ("with", cadre.cmd_with),
+        ("backfill", cadre.cmd_backfill),
+        ("reflect", cadre.cmd_reflect),
+        ("leave", cadre.cmd_leave),
+        ("help", cadre.cmd_help),
+    ]:
+        app.add_handler(CommandHandler(name, callback, filters=private & new))
+    app.add_handler(MessageHandler(private & new & filters.COMMAND, cadre.cmd_unknown))
+    app.add_handler(MessageHandler(private & new & filters.TEXT, cadre.on_text))
+    app.add_handler(
+        MessageHandler(private & new & (filters.PHOTO | filters.Document.ALL), cadre.on_photo)
+    )
+    app.add_handler(
+        MessageHandler(
+            private & filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION),
+            cadre.on_edited,
+        )
+    )
+    app.add_handler(MessageHandler(private & new, cadre.on_unsupported))
+    app.add_handler(CallbackQueryHandler(cadre.on_button))
+    app.add_error_handler(common.on_error)

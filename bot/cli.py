@@ -1,0 +1,146 @@
+"""The operator's command line: `worklog init | run | roster import | invite`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config, redact
+from storage.db import create_engine
+from storage.migrate import upgrade
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="worklog", description="工作日志机器人 运维命令")
+    parser.add_argument(
+        "-c", "--config", help="TOML file (default: $WORKLOG_CONFIG or ./config.toml)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create or upgrade the database (migrations)")
+    sub.add_parser("run", help="run the bot service")
+    roster = sub.add_parser("roster", help="roster of cadres")
+    roster_sub = roster.add_subparsers(dest="roster_command", required=True)
+    imp = roster_sub.add_parser("import", help="import or update people from CSV or XLSX")
+    imp.add_argument("file", type=Path)
+    invite = sub.add_parser("invite", help="print single-use invite links")
+    invite.add_argument("ids", nargs="*", help="roster ids (工号)")
+    invite.add_argument("--unbound", action="store_true", help="every active person not yet bound")
+    return parser
+
+
+async def _init(config: Config) -> None:
+    engine = create_engine(config.database.url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _with_uow(config: Config, action):  # type: ignore[no-untyped-def]
+    from bot.app import build_services
+
+    engine = create_engine(config.database.url)
+    try:
+        await upgrade(engine)
+        services = build_services(config, engine)
+        return await action(services)
+    finally:
+        await engine.dispose()
+
+
+async def _roster_import(config: Config, path: Path) -> int:
+    from bot.services.roster import import_roster, read_roster_file
+
+    rows = read_roster_file(path)
+
+    async def action(services):  # type: ignore[no-untyped-def]
+        async with services.uow() as uow:
+            return await import_roster(uow, services.clock, rows)
+
+    report = await _with_uow(config, action)
+    print(report.render())
+    return 1 if report.refused else 0
+
+
+async def _bot_username(config: Config) -> str:
+    if config.telegram.bot_username:
+        return config.telegram.bot_username.lstrip("@")
+    if not config.telegram.token:
+        raise ConfigError(
+            "telegram.bot_username is not set and there is no telegram.token to ask Telegram"
+        )
+    from telegram import Bot
+
+    async with Bot(
+        config.telegram.token,
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+    ) as bot:
+        return bot.username
+
+
+async def _invite(config: Config, ids: Sequence[str], unbound: bool) -> int:
+    from bot.services.roster import create_invites, invite_link
+
+    if not ids and not unbound:
+        print("请给出工号，或用 --unbound 为所有未绑定的人生成邀请链接。", file=sys.stderr)
+        return 2
+    username = await _bot_username(config)
+
+    async def action(services):  # type: ignore[no-untyped-def]
+        async with services.uow() as uow:
+            return await create_invites(
+                uow,
+                services.clock,
+                None if unbound else list(ids),
+                config.invites.ttl_days,
+                unbound_only=unbound,
+            )
+
+    batch = await _with_uow(config, action)
+    for person, token in batch.invites:
+        print(f"{person.roster_id}\t{person.name}\t{invite_link(username, token)}")
+    for missing in batch.unknown:
+        print(f"工号 {missing} 不在名册中", file=sys.stderr)
+    return 1 if batch.unknown else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        if args.command == "init":
+            asyncio.run(_init(config))
+            print(f"数据库已就绪: {redact(config.database.url, config.telegram.token)}")
+            return 0
+        if args.command == "run":
+            from bot.app import serve
+
+            if not config.telegram.token:
+                raise ConfigError(
+                    "telegram.token is not set: put it in config.toml [telegram] token "
+                    "or the WORKLOG_TELEGRAM_TOKEN environment variable"
+                )
+            asyncio.run(serve(config))
+            return 0
+        if args.command == "roster":
+            return asyncio.run(_roster_import(config, args.file))
+        if args.command == "invite":
+            return asyncio.run(_invite(config, args.ids, args.unbound))
+    except ConfigError as exc:
+        print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+    return 2

@@ -1,0 +1,757 @@
+"""The roster (花名册): reading the admin's CSV/XLSX, importing it, and issuing invite links.
+
+The roster file is the one source of the people, their units and the supervisor tree
+(下管一级). Importing is all-or-nothing per row: a refused row is not written and is reported
+with its line number; every accepted row is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+import zipfile
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from storage.models import Invite, Person, Role, Unit
+from storage.uow import UnitOfWork
+
+# ---------------------------------------------------------------------------------------------
+# Wording the admin reads (CLI). Kept together so it can be reviewed with bot/zh.py.
+
+FIELD_LABELS = {
+    "roster_id": "工号",
+    "name": "姓名",
+    "unit": "单位",
+    "position": "职务",
+    "supervisor_id": "上级工号",
+    "role": "角色",
+}
+ROLE_LABELS = {
+    Role.CADRE: "干部",
+    Role.SUPERVISOR: "上级",
+    Role.RATER: "评定",
+    Role.ADMIN: "管理员",
+}
+FILE_NOT_FOUND = "找不到花名册文件：{path}"
+FILE_UNREADABLE = "无法读取花名册文件 {path}：{error}"
+FILE_OLD_XLS = "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后再导入。"
+FILE_ENCODING = "无法识别文件编码，请在 Excel 中另存为「CSV UTF-8（逗号分隔）」后再导入。"
+FILE_EMPTY = "花名册文件是空的：第一行应为表头（工号、姓名、单位、职务、上级工号、角色）。"
+MISSING_COLUMN = "花名册缺少「{label}」列（表头可写：{aliases}）。第一行应为表头。"
+DUPLICATE_COLUMN = "表头「{first}」和「{second}」都表示「{label}」，请只保留一列。"
+REFUSED_EMPTY_ID = "第{line}行：工号为空"
+REFUSED_DUPLICATE_ID = "第{line}行：工号 {roster_id} 与第{first_line}行重复，以第{first_line}行为准"
+REFUSED_EMPTY_NAME = "第{line}行：工号 {roster_id} 的姓名为空"
+REFUSED_EMPTY_UNIT = "第{line}行：{name}（{roster_id}）的单位为空"
+REFUSED_TOO_LONG = "第{line}行：{label}超过{limit}个字"
+REFUSED_BAD_ROLE = "第{line}行：角色「{role}」无法识别（可写：干部、上级、评定、管理员）"
+REFUSED_SELF_SUPERVISOR = "第{line}行：{name}（{roster_id}）的上级工号是本人"
+REFUSED_UNKNOWN_SUPERVISOR = "第{line}行：上级工号 {supervisor_id} 不存在"
+REFUSED_SUPERVISOR_CYCLE = "第{line}行：上级关系形成循环 {chain}"
+REFUSED_SUPERVISOR_REFUSED = (
+    "第{line}行：上级 {supervisor_id}（第{supervisor_line}行）未导入，本行也未导入"
+)
+REPORT_SUMMARY = (
+    "花名册导入完成：新增 {created} 人，更新 {updated} 人，未变 {unchanged} 人，"
+    "未导入 {refused} 行。"
+)
+REPORT_UNITS = "新建单位 {count} 个。"
+REPORT_REFUSED_HEAD = "未导入的行（请修改文件后重新导入，已导入的不会重复）："
+INVITES_SUMMARY = "已生成 {count} 个邀请链接，{expires} 前有效，每个链接只能用一次。"
+INVITES_LINE = "{roster_id} {name} {link}"
+INVITES_UNKNOWN = "花名册中没有这些工号：{ids}"
+INVITES_INACTIVE = "这些人员已停用，未生成链接：{ids}"
+INVITES_BOUND = "这些人员已绑定 Telegram，未生成链接：{ids}"
+
+# ---------------------------------------------------------------------------------------------
+
+# Column limits of the people and units tables: longer values are refused, not truncated.
+MAX_LENGTHS = {"roster_id": 64, "name": 100, "unit": 200, "position": 200}
+
+# Normalized header text -> field. Normalizing drops case, spaces, '_', '-' and "（说明）".
+HEADER_ALIASES = {
+    "id": "roster_id",
+    "rosterid": "roster_id",
+    "工号": "roster_id",
+    "编号": "roster_id",
+    "name": "name",
+    "姓名": "name",
+    "unit": "unit",
+    "单位": "unit",
+    "单位名称": "unit",
+    "工作单位": "unit",
+    "position": "position",
+    "职务": "position",
+    "supervisorid": "supervisor_id",
+    "supervisor": "supervisor_id",
+    "上级工号": "supervisor_id",
+    "上级编号": "supervisor_id",
+    "role": "role",
+    "roles": "role",
+    "角色": "role",
+}
+# All six are required: a missing supervisor or role column would silently strip the tree
+# or admin rights on a re-import. Cells may be empty.
+REQUIRED_FIELDS = ("roster_id", "name", "unit", "position", "supervisor_id", "role")
+
+ROLE_ALIASES: dict[str, Role] = {
+    "cadre": Role.CADRE,
+    "干部": Role.CADRE,
+    "supervisor": Role.SUPERVISOR,
+    "上级": Role.SUPERVISOR,
+    "领导": Role.SUPERVISOR,
+    "主管": Role.SUPERVISOR,
+    "rater": Role.RATER,
+    "评定": Role.RATER,
+    "评价": Role.RATER,
+    "党委": Role.RATER,
+    "党组": Role.RATER,
+    "admin": Role.ADMIN,
+    "管理员": Role.ADMIN,
+    "组织部": Role.ADMIN,
+    "考核办": Role.ADMIN,
+}
+_ROLE_SEPARATORS = re.compile(r"[,;、|/，；\s]+")
+_HEADER_NOISE = re.compile(r"[（(][^)）]*[)）]|[\s_\-]+")
+_INVISIBLE = "\ufeff\u200b"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_CHUNK = 5000  # ids per IN (...) query: far below SQLite's and asyncpg's parameter limits
+
+
+class RosterFileError(ValueError):
+    """The roster file cannot be read as a whole (format, encoding, header); message in Chinese."""
+
+
+class RefusalCode(StrEnum):
+    """Why a roster row was not imported (machine-readable; `Refusal.reason` is the wording)."""
+
+    EMPTY_ID = "empty_id"
+    DUPLICATE_ID = "duplicate_id"
+    EMPTY_NAME = "empty_name"
+    EMPTY_UNIT = "empty_unit"
+    TOO_LONG = "too_long"
+    BAD_ROLE = "bad_role"
+    SELF_SUPERVISOR = "self_supervisor"
+    UNKNOWN_SUPERVISOR = "unknown_supervisor"
+    SUPERVISOR_CYCLE = "supervisor_cycle"
+    SUPERVISOR_REFUSED = "supervisor_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    """One person as written in the roster file; `line` is the row number the admin sees."""
+
+    line: int
+    roster_id: str
+    name: str
+    unit: str
+    position: str = ""
+    supervisor_id: str = ""  # the supervisor's roster id (上级工号), "" for none
+    role: str = ""  # the raw role cell, parsed by `parse_roles`
+
+    def __post_init__(self) -> None:
+        for name in ("roster_id", "name", "unit", "position", "supervisor_id", "role"):
+            object.__setattr__(self, name, _clean(getattr(self, name)))
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    line: int
+    roster_id: str
+    code: RefusalCode
+    reason: str  # Chinese, starts with "第n行："
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    units_created: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+
+    def render(self) -> str:
+        """The report for the CLI: a summary line, then one line per refused row."""
+        lines = [
+            REPORT_SUMMARY.format(
+                created=self.created,
+                updated=self.updated,
+                unchanged=self.unchanged,
+                refused=len(self.refused),
+            )
+        ]
+        if self.units_created:
+            lines.append(REPORT_UNITS.format(count=self.units_created))
+        if self.refused:
+            lines.append(REPORT_REFUSED_HEAD)
+            lines.extend(refusal.reason for refusal in self.refused)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvite:
+    roster_id: str
+    name: str
+    token: str
+    expires_at: datetime
+
+
+@dataclass
+class InviteBatch:
+    """Invites issued in one call, and the roster ids that got none (and why)."""
+
+    expires_at: datetime
+    invites: list[IssuedInvite] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # not on the roster
+    inactive: list[str] = field(default_factory=list)  # on the roster but deactivated
+    already_bound: list[str] = field(default_factory=list)  # skipped by unbound_only
+
+    def render(self, bot_username: str, tz: tzinfo = SHANGHAI) -> str:
+        """One line per invite with its deep link, then the ids that got none."""
+        expires = self.expires_at.astimezone(tz).strftime("%Y-%m-%d %H:%M (UTC%z)")
+        lines = [INVITES_SUMMARY.format(count=len(self.invites), expires=expires)]
+        lines.extend(
+            INVITES_LINE.format(
+                roster_id=i.roster_id, name=i.name, link=invite_link(bot_username, i.token)
+            )
+            for i in self.invites
+        )
+        for template, ids in (
+            (INVITES_UNKNOWN, self.unknown),
+            (INVITES_INACTIVE, self.inactive),
+            (INVITES_BOUND, self.already_bound),
+        ):
+            if ids:
+                lines.append(template.format(ids="、".join(ids)))
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file
+
+
+def read_roster_file(path: Path) -> list[RosterRow]:
+    """Read a roster from CSV (UTF-8, UTF-8 BOM, GB18030/GBK, UTF-16) or XLSX (first sheet).
+
+    The first non-blank row is the header; blank rows are skipped; line numbers are the
+    file's row numbers. Raises `RosterFileError` for anything that spoils the whole file.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            magic = file.read(8)
+    except FileNotFoundError:
+        raise RosterFileError(FILE_NOT_FOUND.format(path=path)) from None
+    except OSError as exc:
+        raise RosterFileError(FILE_UNREADABLE.format(path=path, error=exc)) from exc
+    suffix = path.suffix.lower()
+    if suffix == ".xls" and not magic.startswith(b"PK"):
+        raise RosterFileError(FILE_OLD_XLS)
+    if suffix in (".xlsx", ".xlsm") or magic.startswith(b"PK\x03\x04"):
+        return _rows_from_table(_xlsx_cells(path))
+    return _rows_from_table(_csv_cells(path.read_bytes()))
+
+
+def parse_roles(text: str) -> tuple[frozenset[Role], tuple[str, ...]]:
+    """Roles named in one cell and the words that are not roles; an empty cell means cadre."""
+    roles: set[Role] = set()
+    unknown: list[str] = []
+    for word in _ROLE_SEPARATORS.split(text.strip()):
+        if not word:
+            continue
+        role = ROLE_ALIASES.get(word.lower())
+        if role is None:
+            unknown.append(word)
+        else:
+            roles.add(role)
+    if not roles and not unknown:
+        roles.add(Role.CADRE)
+    return frozenset(roles), tuple(unknown)
+
+
+def roles_value(roles: Iterable[Role | str]) -> str:
+    """The stored form of a role set: comma-separated in the enum's order."""
+    wanted = {Role(r) for r in roles if r}
+    return ",".join(role.value for role in Role if role in wanted)
+
+
+def _clean(value: object) -> str:
+    """A cell as text: stripped, and a numeric id typed into Excel (1001.0) back to "1001"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().strip(_INVISIBLE).strip()
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Chinese Excel saves "CSV (逗号分隔)" in GBK; GB18030 is its superset.
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise RosterFileError(FILE_ENCODING) from None
+
+
+def _csv_cells(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    text = _decode(data)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    # Excel's "Unicode text" export is tab-separated; some locales use ';'.
+    delimiter = max(",\t;", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    yield from enumerate(reader, start=1)
+
+
+def _xlsx_cells(path: Path) -> Iterator[tuple[int, list[object]]]:
+    from openpyxl import load_workbook  # openpyxl is slow to import; only XLSX needs it
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise RosterFileError(FILE_UNREADABLE.format(path=path, error=exc)) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(cells)
+    finally:
+        workbook.close()
+
+
+def _normalize_header(text: str) -> str:
+    return _HEADER_NOISE.sub("", _clean(text)).lower()
+
+
+def _column_map(header: Sequence[object]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        name = HEADER_ALIASES.get(_normalize_header(_clean(cell)))
+        if name is None:
+            continue  # unknown extra columns are allowed (remarks, phone, ...)
+        if name in columns:
+            raise RosterFileError(
+                DUPLICATE_COLUMN.format(
+                    first=_clean(header[columns[name]]),
+                    second=_clean(cell),
+                    label=FIELD_LABELS[name],
+                )
+            )
+        columns[name] = index
+    for name in REQUIRED_FIELDS:
+        if name not in columns:
+            aliases = " / ".join(a for a, f in HEADER_ALIASES.items() if f == name)
+            raise RosterFileError(MISSING_COLUMN.format(label=FIELD_LABELS[name], aliases=aliases))
+    return columns
+
+
+def _rows_from_table(table: Iterable[tuple[int, Sequence[object]]]) -> list[RosterRow]:
+    columns: dict[str, int] | None = None
+    rows: list[RosterRow] = []
+    for number, cells in table:
+        texts = [_clean(c) for c in cells]
+        if not any(texts):
+            continue
+        if columns is None:
+            columns = _column_map(cells)
+            continue
+        values = {
+            name: texts[index] if index < len(texts) else "" for name, index in columns.items()
+        }
+        rows.append(RosterRow(line=number, **values))
+    if columns is None:
+        raise RosterFileError(FILE_EMPTY)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Importing
+
+
+@dataclass(slots=True)
+class _Stored:
+    """A person as stored, only the columns the import compares."""
+
+    id: int
+    name: str
+    unit_id: int
+    position: str
+    supervisor_id: int | None
+    roles: str
+    active: bool
+
+
+@dataclass
+class _Plan:
+    """The import decided in memory before anything is written."""
+
+    accepted: dict[str, RosterRow] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+    first_row: dict[str, RosterRow] = field(default_factory=dict)  # by roster id, file order
+    refusals: dict[int, Refusal] = field(default_factory=dict)  # by row position
+
+    def refuse(self, position: int, row: RosterRow, code: RefusalCode, reason: str) -> None:
+        self.refusals[position] = Refusal(row.line, row.roster_id, code, reason)
+        if self.accepted.get(row.roster_id) is row:
+            del self.accepted[row.roster_id]
+
+
+async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]) -> ImportReport:
+    """Create or update people (keyed by roster id) and their units, refusing bad rows.
+
+    Re-importing updates name, unit, position, supervisor and roles and marks the person
+    active; it never duplicates anyone and keeps the Telegram binding. People missing from
+    the file are left as they are. Supervisor checks use the state after the import: file
+    rows that are accepted plus people already stored. A subordinate of a refused row is
+    refused too unless that supervisor is already stored (it then keeps its stored data).
+    Commits once; refused rows are not written. Call inside `async with uow:`.
+    """
+    now = clock.now()
+    plan = _check_rows(rows)
+    session = uow.session
+    stored = await _stored_people(session)
+    roster_id_of = {person.id: roster_id for roster_id, person in stored.items()}
+    stored_supervisor = {
+        roster_id: roster_id_of.get(person.supervisor_id) if person.supervisor_id else None
+        for roster_id, person in stored.items()
+    }
+    _check_supervisors(plan, rows, stored_supervisor)
+
+    accepted = plan.accepted
+    unit_ids, units_created = await _ensure_units(session, {r.unit for r in accepted.values()})
+    new_rows = [row for rid, row in accepted.items() if rid not in stored]
+    person_ids = {rid: person.id for rid, person in stored.items()}
+    if new_rows:
+        inserted = await session.execute(
+            insert(Person).returning(Person.roster_id, Person.id),
+            [
+                {
+                    "roster_id": row.roster_id,
+                    "name": row.name,
+                    "unit_id": unit_ids[row.unit],
+                    "position": row.position,
+                    "supervisor_id": None,  # set below, once every new person has an id
+                    "roles": plan.roles[row.roster_id],
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for row in new_rows
+            ],
+        )
+        person_ids.update({rid: pid for rid, pid in inserted.all()})
+
+    new_supervisors: list[dict[str, object]] = []
+    changes: list[dict[str, object]] = []
+    unchanged = 0
+    for rid, row in accepted.items():
+        supervisor_pid = person_ids[row.supervisor_id] if row.supervisor_id else None
+        person = stored.get(rid)
+        if person is None:
+            if supervisor_pid is not None:
+                new_supervisors.append({"id": person_ids[rid], "supervisor_id": supervisor_pid})
+            continue
+        wanted = _Stored(
+            id=person.id,
+            name=row.name,
+            unit_id=unit_ids[row.unit],
+            position=row.position,
+            supervisor_id=supervisor_pid,
+            roles=plan.roles[rid],
+            active=True,
+        )
+        if wanted == person:
+            unchanged += 1
+        else:
+            changes.append({**_as_values(wanted), "updated_at": now})
+    # ORM bulk UPDATE by primary key: one executemany per statement shape.
+    if new_supervisors:
+        await session.execute(update(Person), new_supervisors)
+    if changes:
+        await session.execute(update(Person), changes)
+
+    report = ImportReport(
+        created=len(new_rows),
+        updated=len(changes),
+        unchanged=unchanged,
+        units_created=units_created,
+        refused=[plan.refusals[p] for p in sorted(plan.refusals)],
+    )
+    await uow.audit.record(
+        now,
+        "roster_import",
+        detail={
+            "rows": len(rows),
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "refused": len(report.refused),
+            "units_created": units_created,
+            "refusal_codes": dict(Counter(r.code.value for r in report.refused)),
+        },
+    )
+    await uow.commit()
+    return report
+
+
+def _as_values(person: _Stored) -> dict[str, object]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "unit_id": person.unit_id,
+        "position": person.position,
+        "supervisor_id": person.supervisor_id,
+        "roles": person.roles,
+        "active": person.active,
+    }
+
+
+def _check_rows(rows: Sequence[RosterRow]) -> _Plan:
+    """Checks that need only the row itself, plus duplicates (the first row keeps the id)."""
+    plan = _Plan()
+    for position, row in enumerate(rows):
+        rid = row.roster_id
+        if not rid:
+            plan.refuse(position, row, RefusalCode.EMPTY_ID, REFUSED_EMPTY_ID.format(line=row.line))
+            continue
+        first = plan.first_row.get(rid)
+        if first is not None:
+            reason = REFUSED_DUPLICATE_ID.format(
+                line=row.line, roster_id=rid, first_line=first.line
+            )
+            plan.refuse(position, row, RefusalCode.DUPLICATE_ID, reason)
+            continue
+        plan.first_row[rid] = row
+        refusal = _row_problem(row)
+        if refusal is not None:
+            plan.refuse(position, row, *refusal)
+            continue
+        roles, _ = parse_roles(row.role)
+        plan.accepted[rid] = row
+        plan.roles[rid] = roles_value(roles)
+    return plan
+
+
+def _row_problem(row: RosterRow) -> tuple[RefusalCode, str] | None:
+    if not row.name:
+        reason = REFUSED_EMPTY_NAME.format(line=row.line, roster_id=row.roster_id)
+        return RefusalCode.EMPTY_NAME, reason
+    if not row.unit:
+        reason = REFUSED_EMPTY_UNIT.format(line=row.line, name=row.name, roster_id=row.roster_id)
+        return RefusalCode.EMPTY_UNIT, reason
+    for name, limit in MAX_LENGTHS.items():
+        if len(getattr(row, name)) > limit:
+            label = FIELD_LABELS[name]
+            reason = REFUSED_TOO_LONG.format(line=row.line, label=label, limit=limit)
+            return RefusalCode.TOO_LONG, reason
+    _, unknown = parse_roles(row.role)
+    if unknown:
+        return RefusalCode.BAD_ROLE, REFUSED_BAD_ROLE.format(line=row.line, role=unknown[0])
+    if row.supervisor_id == row.roster_id:
+        reason = REFUSED_SELF_SUPERVISOR.format(
+            line=row.line, name=row.name, roster_id=row.roster_id
+        )
+        return RefusalCode.SELF_SUPERVISOR, reason
+    return None
+
+
+def _check_supervisors(
+    plan: _Plan, rows: Sequence[RosterRow], stored_supervisor: dict[str, str | None]
+) -> None:
+    """Refuse unknown supervisors, cycles and (transitively) subordinates of refused rows."""
+    position_of = {id(row): position for position, row in enumerate(rows)}
+    children: dict[str, list[RosterRow]] = defaultdict(list)
+    for row in plan.accepted.values():
+        if row.supervisor_id:
+            children[row.supervisor_id].append(row)
+
+    # A refused row that is not stored yet will not exist: its subordinates go with it.
+    pending: deque[str] = deque(
+        rid for rid in plan.first_row if rid not in plan.accepted and rid not in stored_supervisor
+    )
+
+    def refuse(row: RosterRow, code: RefusalCode, reason: str) -> None:
+        plan.refuse(position_of[id(row)], row, code, reason)
+        if row.roster_id not in stored_supervisor:
+            pending.append(row.roster_id)
+
+    for row in list(plan.accepted.values()):
+        sid = row.supervisor_id
+        if sid and sid not in plan.first_row and sid not in stored_supervisor:
+            reason = REFUSED_UNKNOWN_SUPERVISOR.format(line=row.line, supervisor_id=sid)
+            refuse(row, RefusalCode.UNKNOWN_SUPERVISOR, reason)
+
+    while True:
+        while pending:
+            sid = pending.popleft()
+            for child in children.get(sid, ()):
+                if plan.accepted.get(child.roster_id) is child:
+                    reason = REFUSED_SUPERVISOR_REFUSED.format(
+                        line=child.line, supervisor_id=sid, supervisor_line=plan.first_row[sid].line
+                    )
+                    refuse(child, RefusalCode.SUPERVISOR_REFUSED, reason)
+        final = dict(stored_supervisor)
+        final.update({rid: row.supervisor_id or None for rid, row in plan.accepted.items()})
+        refused_any = False
+        for cycle in _cycles(final):
+            for index, rid in enumerate(cycle):
+                row = plan.accepted.get(rid)
+                if row is None:
+                    continue  # a stored person whose file row was refused: keeps stored data
+                chain = " → ".join([*cycle[index:], *cycle[:index], rid])
+                reason = REFUSED_SUPERVISOR_CYCLE.format(line=row.line, chain=chain)
+                refuse(row, RefusalCode.SUPERVISOR_CYCLE, reason)
+                refused_any = True
+        # Refusing a cycle brings back stored supervisors, which could close a new cycle.
+        if not refused_any:
+            return
+
+
+def _cycles(supervisor_of: dict[str, str | None]) -> list[list[str]]:
+    """Every cycle of the supervisor graph (each person has at most one supervisor)."""
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+    for start in supervisor_of:
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        node: str | None = start
+        while node is not None and node in supervisor_of and node not in done:
+            if node in on_path:
+                cycles.append(path[on_path[node] :])
+                break
+            on_path[node] = len(path)
+            path.append(node)
+            node = supervisor_of[node]
+        done.update(path)
+    return cycles
+
+
+async def _stored_people(session: AsyncSession) -> dict[str, _Stored]:
+    result = await session.execute(
+        select(
+            Person.roster_id,
+            Person.id,
+            Person.name,
+            Person.unit_id,
+            Person.position,
+            Person.supervisor_id,
+            Person.roles,
+            Person.active,
+        )
+    )
+    return {
+        rid: _Stored(
+            pid, name, unit_id, position, supervisor_id, roles_value(roles.split(",")), active
+        )
+        for rid, pid, name, unit_id, position, supervisor_id, roles, active in result.all()
+    }
+
+
+async def _ensure_units(session: AsyncSession, names: set[str]) -> tuple[dict[str, int], int]:
+    """Ids of the named units, creating the missing ones; returns (ids by name, created)."""
+    ids = dict((await session.execute(select(Unit.name, Unit.id))).tuples().all())
+    missing = sorted(names - ids.keys())
+    if missing:
+        created = await session.execute(
+            insert(Unit).returning(Unit.name, Unit.id), [{"name": name} for name in missing]
+        )
+        ids.update(dict(created.tuples().all()))
+    return ids, len(missing)
+
+
+# ---------------------------------------------------------------------------------------------
+# Invites
+
+
+def invite_link(bot_username: str, token: str) -> str:
+    """The deep link that opens the bot and sends `/start <token>`."""
+    return f"https://t.me/{bot_username.lstrip('@')}?start={token}"
+
+
+async def create_invites(
+    uow: UnitOfWork,
+    clock: Clock,
+    roster_ids: Sequence[str] | None,
+    ttl_days: int,
+    *,
+    unbound_only: bool = False,
+) -> InviteBatch:
+    """Issue a fresh single-use invite per person, valid for `ttl_days` from now.
+
+    `roster_ids=None` means every active person (with `unbound_only=True`: the mass rollout
+    to everyone not yet bound). Unknown ids are reported, not fatal; deactivated people get
+    no invite. Earlier unused invites of the same person stay valid until they expire, so a
+    link already handed out keeps working; whichever is redeemed first binds the account.
+    Commits. Call inside `async with uow:`.
+    """
+    if ttl_days < 1:
+        raise ValueError("ttl_days must be at least 1")
+    now = clock.now()
+    expires_at = now + timedelta(days=ttl_days)
+    batch = InviteBatch(expires_at=expires_at)
+    session = uow.session
+    columns = (Person.id, Person.roster_id, Person.name, Person.telegram_user_id, Person.active)
+
+    if roster_ids is None:
+        query = select(*columns).where(Person.active).order_by(Person.roster_id)
+        people = (await session.execute(query)).tuples().all()
+    else:
+        wanted = list(dict.fromkeys(_clean(rid) for rid in roster_ids if _clean(rid)))
+        found: dict[str, tuple[int, str, str, int | None, bool]] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            result = await session.execute(select(*columns).where(Person.roster_id.in_(chunk)))
+            found.update({row[1]: row for row in result.tuples().all()})
+        batch.unknown = [rid for rid in wanted if rid not in found]
+        people = [found[rid] for rid in wanted if rid in found]
+
+    values: list[dict[str, object]] = []
+    tokens: set[str] = set()
+    for person_id, roster_id, name, telegram_user_id, active in people:
+        if not active:
+            batch.inactive.append(roster_id)
+            continue
+        if unbound_only and telegram_user_id is not None:
+            batch.already_bound.append(roster_id)
+            continue
+        token = secrets.token_urlsafe(16)  # 22 chars of [A-Za-z0-9_-]: valid in a deep link
+        while token in tokens:
+            token = secrets.token_urlsafe(16)
+        tokens.add(token)
+        values.append(
+            {"token": token, "person_id": person_id, "created_at": now, "expires_at": expires_at}
+        )
+        batch.invites.append(IssuedInvite(roster_id, name, token, expires_at))
+    if values:
+        await session.execute(insert(Invite), values)
+    await uow.audit.record(
+        now,
+        "invites_created",
+        detail={
+            "count": len(values),
+            "ttl_days": ttl_days,
+            "unbound_only": unbound_only,
+            "unknown": len(batch.unknown),
+            "inactive": len(batch.inactive),
+            "already_bound": len(batch.already_bound),
+        },
+    )
+    await uow.commit()
+    return batch

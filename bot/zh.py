@@ -1,0 +1,141 @@
+"""Every Chinese string a cadre reads, in one place so the wording can be reviewed."""
+
+from __future__ import annotations
+
+KIND_LABELS = {
+    "regular": "日常工作",
+    "other": "其他工作",
+    "after_hours": "八小时外",
+}
+WEEKDAYS = "一二三四五六日"
+
+# Menu shown by Telegram next to the input field (setMyCommands).
+COMMANDS = [
+    ("today", "今天的日志"),
+    ("week", "本周日志和完成情况"),
+    ("month", "本月日志和完成情况"),
+    ("edit", "修改今天第n条：/edit 2 新内容"),
+    ("del", "撤回今天第n条：/del 2"),
+    ("backfill", "补记：/backfill 昨天 内容"),
+    ("reflect", "心得体会：/reflect 内容"),
+    ("leave", "请假出差：/leave 11-20 11-22 出差"),
+    ("with", "改合作者：/with 2 县发改委"),
+    ("help", "使用说明"),
+]
+
+# Binding (/start)
+NOT_REGISTERED = "您还没有绑定账号，暂时不能记日志。\n请打开组织部发给您的邀请链接，再点「开始」。"
+INVITE_UNKNOWN = "邀请链接无效。\n请核对链接，或联系单位管理员重新获取。"
+INVITE_USED = "这个邀请链接已经用过了。\n如需重新绑定，请联系单位管理员获取新链接。"
+INVITE_EXPIRED = "这个邀请链接已于 {date} 过期。\n请联系单位管理员重新获取。"
+INVITE_INACTIVE = "您的人员信息已停用。\n如有疑问，请联系单位管理员。"
+BOUND = (
+    "绑定成功：{name}（{unit}）\n"
+    "从现在起，直接发消息就是记工作日志。\n"
+    "一事一记：一行一件事，一条消息可写多行。\n"
+    "发送 /help 查看全部功能。"
+)
+ALREADY_BOUND = "您已绑定为 {name}（{unit}）。\n直接发送工作内容即可记录。"
+REBOUND_OLD_ACCOUNT = "您的日志账号已在另一个 Telegram 账号上重新绑定，本账号不再记录。"
+
+# Recording
+RECORDED_HEAD = "已记录 {date} {count}条："
+RECORDED_LATE_HEAD = "已补记 {date} {count}条："
+LATE_MARK = "【补记】"
+OVERLONG_NOTE = "（第{numbers}条较长，已完整保存；建议一事一句。）"
+AFTER_HOURS_HINT = "现在是八小时外。如果是八小时外的工作，请点「改为八小时外」。"
+COLLABORATOR = "（合作者：{name}）"
+BUTTON_WITHDRAW = "撤回"
+BUTTON_WITHDRAW_N = "撤回{n}"
+BUTTON_KIND = "类别：{label}"
+BUTTON_KIND_N = "{n}：{label}"
+BUTTON_AFTER_HOURS = "改为八小时外"
+EMPTY_MESSAGE = "内容是空的。请直接发送工作内容，例如：\n与县发改委对接项目用地问题"
+PHOTO_NO_CAPTION = (
+    "照片已收到，但没有文字说明，未记录。\n请重新发送照片，并在「添加说明」里写上做了什么工作。"
+)
+UNSUPPORTED_MEDIA = {
+    "voice": "暂不支持语音。请用文字发送工作内容（可用手机输入法的语音转文字）。",
+    "sticker": "表情不能记为日志。请用文字发送工作内容。",
+    "other": "暂不支持这种消息。请用文字发送工作内容，照片请附文字说明。",
+}
+GROUP_CHAT = "请在与我的私聊中记录工作日志。"
+
+# Buttons pressed
+WITHDRAWN = "已撤回第{n}条。"
+ALREADY_WITHDRAWN = "第{n}条已经撤回过了。"
+KIND_CHANGED = "第{n}条已改为「{label}」。"
+STALE_BUTTON = "这个按钮已失效。"
+WITHDRAWN_MARK = "（已撤回）"
+
+# Commands
+EDITED = "已修改第{n}条：\n{text}"
+NOT_CHANGED = "第{n}条内容没有变化。"
+EDIT_USAGE = "用法：/edit 序号 新内容\n例如：/edit 2 与县发改委对接项目用地\n序号见 /today。"
+DEL_USAGE = "用法：/del 序号\n例如：/del 2\n序号见 /today。"
+WITH_USAGE = "用法：/with 序号 合作者或服务对象\n例如：/with 2 县发改委\n写 /with 2 无 可清空。"
+WITH_SET = "第{n}条的合作者已改为：{name}"
+WITH_CLEARED = "第{n}条的合作者已清空。"
+NO_SUCH_ENTRY = "今天没有第{n}条。发送 /today 查看序号。"
+ENTRY_IS_WITHDRAWN = "第{n}条已撤回，不能再修改。"
+OUT_OF_WINDOW = "{date} 的日志已超过补记期限（最近{window}个工作日），不能再修改。"
+BACKFILL_USAGE = (
+    "用法：/backfill 日期 内容\n例如：/backfill 昨天 参加全县项目推进会\n"
+    "日期可写 2026-11-20、11-20、昨天、前天。"
+)
+BAD_DATE = "看不懂日期「{text}」。\n可写 2026-11-20、11-20、昨天、前天。"
+BACKFILL_TODAY = "今天的工作直接发送即可，不用补记。"
+FUTURE_DATE = "不能给将来的日期（{date}）记日志。"
+BACKFILL_TOO_OLD = (
+    "只能补记最近{window}个工作日的日志，{date} 已超过期限。\n如有特殊情况，请联系单位管理员。"
+)
+REFLECT_USAGE = "用法：/reflect 心得体会\n例如：/reflect 做群众工作要多听少说"
+REFLECT_SAVED = "已保存 {date} 的心得体会。"
+REFLECT_REPLACED = "已更新 {date} 的心得体会（原内容已留档）。"
+LEAVE_USAGE = (
+    "用法：/leave 开始日期 [结束日期] 事由\n"
+    "例如：/leave 11-20 11-22 出差省城招商\n或：/leave 今天 病假"
+)
+LEAVE_NO_REASON = "请写明事由（请假、出差、培训、会议等）。\n" + LEAVE_USAGE
+LEAVE_BAD_RANGE = "结束日期 {end} 早于开始日期 {start}。"
+LEAVE_TOO_LONG = "一次最多登记{days}天。"
+LEAVE_TOO_OLD = "只能登记最近{days}天内开始的请假或出差。"
+LEAVE_TOO_FAR = "只能登记{days}天以内的请假或出差。"
+LEAVE_SAVED = "已登记：{start}{end} {reason}\n这些天不计入未记录天数。"
+TOO_LONG_COMMAND = "内容太长（超过{limit}字），请分几条发送。"
+
+# Views
+DAY_HEAD = "{date}（周{weekday}）工作日志 {count}条"
+DAY_EMPTY = "{date}（周{weekday}）还没有记录。\n直接发送工作内容即可记录。"
+REFLECTION_LINE = "心得体会：{text}"
+PERIOD_HEAD = "{label} 工作日志"
+COMPLETENESS = "应记{expected}天 已记{logged}天 请假{excused}天\n完成率 {rate}"
+MISSING_DAYS = "未记：{days}"
+EXCUSED_LINE = "请假/出差：{start}{end} {reason}"
+PERIOD_EMPTY = "这段时间还没有记录。"
+CONTINUED = "（续）"
+
+HELP_CADRE = (
+    "【记日志】直接发消息，一行一件事。\n"
+    "照片请附文字说明。\n"
+    "/today 今天的日志\n"
+    "/week 本周  /month 本月\n"
+    "/edit 2 新内容  修改第2条\n"
+    "/del 2  撤回第2条\n"
+    "/with 2 县发改委  改合作者\n"
+    "/backfill 昨天 内容  补记\n"
+    "/reflect 内容  心得体会\n"
+    "/leave 11-20 11-22 出差  请假出差\n"
+    "\n"
+    "凌晨{rollover}点前发的消息记入前一天。\n"
+    "可补记最近{window}个工作日。"
+)
+HELP_SUPERVISOR = "\n【上级】抽查、调阅下属日志的功能即将开通。"
+HELP_RATER = "\n【评定】等次评定功能即将开通。"
+HELP_UNREGISTERED = NOT_REGISTERED
+
+SYSTEM_BUSY = "系统繁忙，您的消息已收到，稍后会自动处理。"
+INTERNAL_ERROR = "处理时出错了，已记录问题。请稍后再试。"
+UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用命令。"
+EDIT_NOTHING_CHANGED = "修改后的内容与原来相同，未做改动。"
+EDITED_MESSAGE_HEAD = "已按修改后的消息更新 {date} 的日志："

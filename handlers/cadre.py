@@ -1,0 +1,313 @@
+"""A cadre's own log: messages become entries; commands view, edit and complete the log."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+
+from bot import zh
+from bot.context import WorklogContext
+from bot.errors import UsageError
+from bot.services import entries as svc
+from bot.services.entries import Source
+from handlers import render
+from handlers.common import command_rest
+from scoring.dates import Period, parse_date
+from storage.models import Role
+
+NUMBER_AND_TEXT = re.compile(r"^(\d{1,3})(?:\s+(.*))?$", re.S)
+CALLBACK = re.compile(r"^(?:w:(\d{1,12})|k:(\d{1,12}):([roa]))$")
+
+
+def _source(message: Message) -> Source:
+    return Source(message.chat_id, message.message_id, message.date)
+
+
+async def on_text(update: Update, context: WorklogContext) -> None:
+    """A plain message: one entry per item, dated by when it was sent."""
+    message = update.message
+    assert message is not None and message.text is not None
+    await _record(message, context, message.text)
+
+
+async def on_photo(update: Update, context: WorklogContext) -> None:
+    """A photo or file with a caption is an entry with the attachment kept."""
+    message = update.message
+    assert message is not None
+    if not (message.caption or "").strip():
+        await message.reply_text(zh.PHOTO_NO_CAPTION)
+        return
+    file_id = message.photo[-1].file_id if message.photo else None
+    if file_id is None and message.document is not None:
+        file_id = message.document.file_id
+    await _record(message, context, message.caption or "", attachment=file_id)
+
+
+async def _record(
+    message: Message, context: WorklogContext, text: str, attachment: str | None = None
+) -> None:
+    services, actor = context.services, context.require_actor()
+    async with services.uow() as uow:
+        result = await svc.record_message(
+            uow,
+            services.policy,
+            actor.person_id,
+            text,
+            _source(message),
+            services.clock.now(),
+            attachment=attachment,
+        )
+    reply, keyboard = render.recorded(result)
+    await message.reply_text(reply, reply_markup=keyboard)
+
+
+async def on_unsupported(update: Update, context: WorklogContext) -> None:
+    """Voice, stickers and the like cannot be a log entry: say what to send instead."""
+    message = update.message
+    assert message is not None
+    if message.voice or message.audio or message.video_note:
+        key = "voice"
+    elif message.sticker:
+        key = "sticker"
+    else:
+        key = "other"
+    await message.reply_text(zh.UNSUPPORTED_MEDIA[key])
+
+
+async def on_edited(update: Update, context: WorklogContext) -> None:
+    """An edited message updates the entries it produced (history kept)."""
+    message = update.edited_message
+    assert message is not None
+    text = message.text if message.text is not None else message.caption
+    if text is None or text.startswith("/"):
+        return  # edited commands are not replayed
+    services, actor = context.services, context.require_actor()
+    async with services.uow() as uow:
+        result = await svc.apply_message_edit(
+            uow, services.policy, actor.person_id, text, _source(message), services.clock.now()
+        )
+    if result is None:
+        return
+    reply = render.recorded_text(result.entries, result.work_date, result.late, hint=False)
+    reply = reply.replace(
+        reply.split("\n", 1)[0], zh.EDITED_MESSAGE_HEAD.format(date=render.md(result.work_date))
+    )
+    await message.reply_text(reply, reply_markup=render.recorded_keyboard(result.entries))
+
+
+async def on_button(update: Update, context: WorklogContext) -> None:
+    """Withdraw or re-classify an entry from the buttons under a reply; ids are re-checked."""
+    query = update.callback_query
+    assert query is not None
+    match = CALLBACK.match(query.data or "")
+    if match is None:
+        await query.answer(zh.STALE_BUTTON)
+        return
+    services, actor = context.services, context.require_actor()
+    now = services.clock.now()
+    async with services.uow() as uow:
+        if match.group(1):
+            entry, changed = await svc.withdraw_entry(
+                uow, services.policy, actor.person_id, int(match.group(1)), now
+            )
+            note = (zh.WITHDRAWN if changed else zh.ALREADY_WITHDRAWN).format(n=entry.item_no)
+        else:
+            kind = render.CODE_KINDS[match.group(3)]
+            entry = await svc.change_kind(
+                uow, services.policy, actor.person_id, int(match.group(2)), kind, now
+            )
+            note = zh.KIND_CHANGED.format(n=entry.item_no, label=zh.KIND_LABELS[entry.kind])
+        siblings = [entry]
+        if entry.source_chat_id is not None and entry.source_message_id is not None:
+            siblings = list(
+                await uow.entries.from_message(entry.source_chat_id, entry.source_message_id)
+            )
+    await query.answer(note)
+    if query.message is not None and getattr(query.message, "text", None):
+        text = render.recorded_text(siblings, entry.work_date, entry.is_late, hint=False)
+        try:
+            await query.edit_message_text(text, reply_markup=render.recorded_keyboard(siblings))
+        except BadRequest as exc:  # a repeated tap leaves the message as it was
+            if "not modified" not in str(exc):
+                raise
+
+
+def _number_and_text(message: Message, usage: str) -> tuple[int, str]:
+    match = NUMBER_AND_TEXT.match(command_rest(message))
+    if match is None:
+        raise UsageError(usage)
+    return int(match.group(1)), (match.group(2) or "").strip()
+
+
+async def cmd_today(update: Update, context: WorklogContext) -> None:
+    """/today: today's entries, numbered."""
+    services, actor = context.services, context.require_actor()
+    today = services.policy.work_date(services.clock.now())
+    async with services.uow() as uow:
+        view = await svc.day_view(uow, actor.person_id, today)
+    assert update.message is not None
+    await update.message.reply_text(render.day(view))
+
+
+async def _period(update: Update, context: WorklogContext, kind: str) -> None:
+    services, actor = context.services, context.require_actor()
+    today = services.policy.work_date(services.clock.now())
+    period = Period.containing(kind, today)
+    async with services.uow() as uow:
+        view = await svc.period_view(uow, services.policy, actor.person_id, period, today)
+    label = "本周" if kind == "week" else f"{today.year}年{today.month}月"
+    assert update.message is not None
+    for text in render.period(view, label):
+        await update.message.reply_text(text)
+
+
+async def cmd_week(update: Update, context: WorklogContext) -> None:
+    """/week: this week's entries and completeness."""
+    await _period(update, context, "week")
+
+
+async def cmd_month(update: Update, context: WorklogContext) -> None:
+    """/month: this month's entries and completeness."""
+    await _period(update, context, "month")
+
+
+async def cmd_edit(update: Update, context: WorklogContext) -> None:
+    """/edit n text: change today's entry n."""
+    message = update.message
+    assert message is not None
+    number, text = _number_and_text(message, zh.EDIT_USAGE)
+    if not text:
+        raise UsageError(zh.EDIT_USAGE)
+    services, actor = context.services, context.require_actor()
+    async with services.uow() as uow:
+        entry, changed = await svc.edit_today(
+            uow, services.policy, actor.person_id, number, text, services.clock.now()
+        )
+    reply = (
+        zh.EDITED.format(n=number, text=render.entry_line(entry))
+        if changed
+        else (zh.NOT_CHANGED.format(n=number))
+    )
+    await message.reply_text(reply)
+
+
+async def cmd_del(update: Update, context: WorklogContext) -> None:
+    """/del n: withdraw today's entry n (it stays in the history)."""
+    message = update.message
+    assert message is not None
+    number, rest = _number_and_text(message, zh.DEL_USAGE)
+    if rest:
+        raise UsageError(zh.DEL_USAGE)
+    services, actor = context.services, context.require_actor()
+    async with services.uow() as uow:
+        _entry, changed = await svc.withdraw_today(
+            uow, services.policy, actor.person_id, number, services.clock.now()
+        )
+    await message.reply_text((zh.WITHDRAWN if changed else zh.ALREADY_WITHDRAWN).format(n=number))
+
+
+async def cmd_with(update: Update, context: WorklogContext) -> None:
+    """/with n name: correct the collaborator of today's entry n ("无" clears it)."""
+    message = update.message
+    assert message is not None
+    number, name = _number_and_text(message, zh.WITH_USAGE)
+    if not name or len(name) > 100:
+        raise UsageError(zh.WITH_USAGE)
+    cleared = name in {"无", "空", "-", "没有"}
+    services, actor = context.services, context.require_actor()
+    async with services.uow() as uow:
+        await svc.set_collaborator(
+            uow,
+            services.policy,
+            actor.person_id,
+            number,
+            None if cleared else name,
+            services.clock.now(),
+        )
+    reply = zh.WITH_CLEARED.format(n=number) if cleared else zh.WITH_SET.format(n=number, name=name)
+    await message.reply_text(reply)
+
+
+async def cmd_backfill(update: Update, context: WorklogContext) -> None:
+    """/backfill date text: entries for a past day inside the window, marked 补记."""
+    message = update.message
+    assert message is not None
+    parts = command_rest(message).split(maxsplit=1)
+    if len(parts) < 2:
+        raise UsageError(zh.BACKFILL_USAGE)
+    services, actor = context.services, context.require_actor()
+    async with services.uow() as uow:
+        result = await svc.backfill(
+            uow,
+            services.policy,
+            actor.person_id,
+            parts[0],
+            parts[1],
+            _source(message),
+            services.clock.now(),
+        )
+    reply, keyboard = render.recorded(result)
+    await message.reply_text(reply, reply_markup=keyboard)
+
+
+async def cmd_reflect(update: Update, context: WorklogContext) -> None:
+    """/reflect text: today's 心得体会."""
+    message = update.message
+    assert message is not None
+    services, actor = context.services, context.require_actor()
+    async with services.uow() as uow:
+        day, replaced = await svc.reflect(
+            uow, services.policy, actor.person_id, command_rest(message), services.clock.now()
+        )
+    template = zh.REFLECT_REPLACED if replaced else zh.REFLECT_SAVED
+    await message.reply_text(template.format(date=render.md(day)))
+
+
+async def cmd_leave(update: Update, context: WorklogContext) -> None:
+    """/leave from [to] reason: excused days."""
+    message = update.message
+    assert message is not None
+    parts = command_rest(message).split(maxsplit=2)
+    if not parts:
+        raise UsageError(zh.LEAVE_USAGE)
+    services, actor = context.services, context.require_actor()
+    today = services.policy.work_date(services.clock.now())
+    end_text: str | None = None
+    reason_parts = parts[1:]
+    if len(parts) >= 2 and parse_date(parts[1], today) is not None:
+        end_text, reason_parts = parts[1], parts[2:]
+    async with services.uow() as uow:
+        absence = await svc.add_absence(
+            uow,
+            services.policy,
+            actor.person_id,
+            parts[0],
+            end_text,
+            " ".join(reason_parts),
+            services.clock.now(),
+        )
+    end = "" if absence.end_date == absence.start_date else f"至{render.md(absence.end_date)}"
+    await message.reply_text(
+        zh.LEAVE_SAVED.format(start=render.md(absence.start_date), end=end, reason=absence.reason)
+    )
+
+
+async def cmd_help(update: Update, context: WorklogContext) -> None:
+    """/help: what this person may do."""
+    services, actor = context.services, context.require_actor()
+    rules = services.config.logging
+    text = zh.HELP_CADRE.format(rollover=rules.rollover_hour, window=rules.backfill_window)
+    if Role.SUPERVISOR in actor.roles:
+        text += zh.HELP_SUPERVISOR
+    if Role.RATER in actor.roles:
+        text += zh.HELP_RATER
+    assert update.message is not None
+    await update.message.reply_text(text)
+
+
+async def cmd_unknown(update: Update, context: WorklogContext) -> None:
+    """Any other command."""
+    assert update.message is not None
+    await update.message.reply_text(zh.UNKNOWN_COMMAND)

@@ -1,0 +1,171 @@
+"""Turn service results into short phone-friendly Chinese text and inline keyboards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import zh
+from bot.services.entries import DayView, PeriodView, Recorded
+from storage.models import EntryKind, LogEntry
+
+# Telegram refuses messages over 4096 characters; stay clear of it.
+MESSAGE_LIMIT = 3800
+# How much of one entry a list shows; the full text is always stored.
+SHOWN_CHARS = 300
+# A reply lists buttons for at most this many entries; /del and /edit cover the rest.
+MAX_BUTTON_ENTRIES = 8
+# One tap moves an entry to the next kind: 日常工作 → 八小时外 → 其他工作 → 日常工作.
+NEXT_KIND = {
+    EntryKind.REGULAR.value: EntryKind.AFTER_HOURS,
+    EntryKind.AFTER_HOURS.value: EntryKind.OTHER,
+    EntryKind.OTHER.value: EntryKind.REGULAR,
+}
+KIND_CODES = {EntryKind.REGULAR: "r", EntryKind.OTHER: "o", EntryKind.AFTER_HOURS: "a"}
+CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
+
+
+def md(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def short(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+def entry_line(entry: LogEntry, with_late_mark: bool = True) -> str:
+    parts = [f"{entry.item_no}. "]
+    if entry.withdrawn:
+        parts.append(zh.WITHDRAWN_MARK)
+    if entry.is_late and with_late_mark:
+        parts.append(zh.LATE_MARK)
+    parts.append(short(entry.text))
+    if entry.kind != EntryKind.REGULAR.value:
+        parts.append(f"【{zh.KIND_LABELS[entry.kind]}】")
+    if entry.collaborator and not entry.withdrawn:
+        parts.append(zh.COLLABORATOR.format(name=entry.collaborator))
+    return "".join(parts)
+
+
+def recorded_text(entries: Sequence[LogEntry], work_date: date, late: bool, hint: bool) -> str:
+    live = [e for e in entries if not e.withdrawn]
+    head = zh.RECORDED_LATE_HEAD if late else zh.RECORDED_HEAD
+    lines = [head.format(date=md(work_date), count=len(live))]
+    lines += [entry_line(e, with_late_mark=False) for e in entries]
+    overlong = [str(e.item_no) for e in entries if e.is_overlong and not e.withdrawn]
+    if overlong:
+        lines.append(zh.OVERLONG_NOTE.format(numbers="、".join(overlong)))
+    if hint:
+        lines.append(zh.AFTER_HOURS_HINT)
+    return "\n".join(lines)
+
+
+def recorded_keyboard(entries: Sequence[LogEntry]) -> InlineKeyboardMarkup | None:
+    live = [e for e in entries if not e.withdrawn][:MAX_BUTTON_ENTRIES]
+    if not live:
+        return None
+    single = len(entries) == 1
+    rows = []
+    for e in live:
+        label = zh.KIND_LABELS[e.kind]
+        next_code = KIND_CODES[NEXT_KIND[e.kind]]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    zh.BUTTON_WITHDRAW if single else zh.BUTTON_WITHDRAW_N.format(n=e.item_no),
+                    callback_data=f"w:{e.id}",
+                ),
+                InlineKeyboardButton(
+                    zh.BUTTON_KIND.format(label=label)
+                    if single
+                    else zh.BUTTON_KIND_N.format(n=e.item_no, label=label),
+                    callback_data=f"k:{e.id}:{next_code}",
+                ),
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def recorded(result: Recorded) -> tuple[str, InlineKeyboardMarkup | None]:
+    text = recorded_text(result.entries, result.work_date, result.late, result.after_hours)
+    return text, recorded_keyboard(result.entries)
+
+
+def day(view: DayView) -> str:
+    weekday = zh.WEEKDAYS[view.work_date.weekday()]
+    live = [e for e in view.entries if not e.withdrawn]
+    if not view.entries and view.reflection is None:
+        return zh.DAY_EMPTY.format(date=md(view.work_date), weekday=weekday)
+    lines = [zh.DAY_HEAD.format(date=md(view.work_date), weekday=weekday, count=len(live))]
+    lines += [entry_line(e) for e in view.entries]
+    if view.reflection is not None:
+        lines.append(zh.REFLECTION_LINE.format(text=short(view.reflection.text)))
+    return "\n".join(lines)
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def period(view: PeriodView, label: str) -> list[str]:
+    """The period's entries day by day, split into messages that fit Telegram's limit."""
+    c = view.completeness
+    head = [
+        zh.PERIOD_HEAD.format(label=label),
+        zh.COMPLETENESS.format(
+            expected=c.expected, logged=c.logged, excused=c.excused, rate=_rate(c.rate)
+        ),
+    ]
+    if c.missing:
+        head.append(zh.MISSING_DAYS.format(days="、".join(f"{d:%m-%d}" for d in c.missing)))
+    for a in view.absences:
+        end = "" if a.end_date == a.start_date else f"至{a.end_date:%m-%d}"
+        head.append(zh.EXCUSED_LINE.format(start=f"{a.start_date:%m-%d}", end=end, reason=a.reason))
+    blocks = ["\n".join(head)]
+    if not view.entries:
+        blocks.append(zh.PERIOD_EMPTY)
+    for work_date in sorted(view.by_day):
+        entries = view.by_day[work_date]
+        live = sum(1 for e in entries if not e.withdrawn)
+        weekday = zh.WEEKDAYS[work_date.weekday()]
+        lines = [f"— {work_date:%m-%d} 周{weekday} {live}条"]
+        lines += [entry_line(e) for e in entries]
+        blocks.append("\n".join(lines))
+    return pack(blocks)
+
+
+def pack(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks into as few messages as fit; a block too long alone is cut at line ends."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        for piece in _cut(block, limit):
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                messages.append(current)
+                current = zh.CONTINUED + "\n" + piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _cut(block: str, limit: int) -> list[str]:
+    if len(block) <= limit - 20:
+        return [block]
+    pieces, current = [], ""
+    for line in block.split("\n"):
+        while len(line) > limit - 20:
+            pieces.append(line[: limit - 20])
+            line = line[limit - 20 :]
+        if current and len(current) + 1 + len(line) > limit - 20:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        pieces.append(current)
+    return pieces

@@ -1,0 +1,581 @@
+"""Text analysis of work-log messages: item splitting, collaborator extraction, triviality."""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_OVERLONG_LIMIT = 500
+
+# ---------------------------------------------------------------------------
+# 一事一记: splitting one message into log items
+# ---------------------------------------------------------------------------
+
+
+def _words(text: str) -> frozenset[str]:
+    """Return the space-separated words of a word list (keeps long lists compact)."""
+    return frozenset(text.split())
+
+
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\u0085\u2028\u2029\v\f]")
+
+_CN_NUMERALS = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+    "十一": 11,
+    "十二": 12,
+    "十三": 13,
+    "十四": 14,
+    "十五": 15,
+    "十六": 16,
+    "十七": 17,
+    "十八": 18,
+    "十九": 19,
+    "二十": 20,
+}
+_CN_BY_VALUE = {value: text for text, value in _CN_NUMERALS.items()}
+_CN = r"二十|十[一二三四五六七八九]?|[一二三四五六七八九]"
+
+_MARKER = re.compile(
+    rf"""
+    [(（]\s*(?P<pnum>\d{{1,2}})\s*[)）]
+    | [(（]\s*(?P<pcn>{_CN})\s*[)）]
+    | (?P<circled>[\u2460-\u2473])
+    | (?P<pcircled>[\u2474-\u2487])
+    | (?P<dcircled>[\u2488-\u249b])
+    | (?P<num>\d{{1,2}})(?P<numdelim>[.．、)）])
+    | (?P<cn>{_CN})(?P<cndelim>[、.．])
+    """,
+    re.VERBOSE,
+)
+
+# A marker in the middle of a line only counts after one of these (or whitespace).
+_BOUNDARY = set("。；;，,！!？?：:")
+# Enclosed markers are unambiguous enough to continue a list right after text (①开会②调研).
+_ENCLOSED_KINDS = frozenset({"paren", "paren_cn", "circled", "pcircled", "dcircled"})
+_BULLET = re.compile(r"[-*•·●▪◦](?=\s|[^\d\s])")
+_ITEM_TRIM = " \t\u3000；;，,、"
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """A list-numbering marker found in a line."""
+
+    start: int
+    end: int
+    kind: str
+    value: int
+
+
+def _next_numeral(kind: str, value: int) -> str:
+    """Return how the number after `value` is written in the marker's numeral system."""
+    if kind in ("cn", "paren_cn"):
+        return _CN_BY_VALUE.get(value + 1, "")
+    return str(value + 1)
+
+
+def _match_marker(line: str, pos: int) -> _Marker | None:
+    """Return the numbering marker starting exactly at `pos`, if any."""
+    m = _MARKER.match(line, pos)
+    if m is None:
+        return None
+    rest = line[m.end() :]
+    if m.group("pnum"):
+        return _Marker(pos, m.end(), "paren", int(m.group("pnum")))
+    if m.group("pcn"):
+        return _Marker(pos, m.end(), "paren_cn", _CN_NUMERALS[m.group("pcn")])
+    for kind, base in (("circled", 0x2460), ("pcircled", 0x2474), ("dcircled", 0x2488)):
+        if m.group(kind):
+            return _Marker(pos, m.end(), kind, ord(m.group(kind)) - base + 1)
+    if m.group("num"):
+        if pos > 0 and line[pos - 1].isdigit():
+            return None
+        value = int(m.group("num"))
+        # "1.5亿元", "11.20", "2026.11.20": a dot followed by a digit is a decimal or a date.
+        if m.group("numdelim") in ".．" and rest[:1].isdigit():
+            return None
+        kind = "num"
+    else:
+        value = _CN_NUMERALS[m.group("cn")]
+        kind = "cn"
+        # "统一、规范": a Chinese numeral glued to a preceding character is a word, not a marker.
+        if pos > 0 and ("\u4e00" <= line[pos - 1] <= "\u9fff"):
+            return None
+        if m.group("cndelim") in ".．" and rest[:1].isdigit():
+            return None
+    # "1、2月份", "一、二季度", "七、八十岁": a run of numbers, not a numbered list.
+    following = _next_numeral(kind, value)
+    if following and rest.startswith(following):
+        after = rest[len(following) : len(following) + 1]
+        if not (after.isdigit() or (kind == "cn" and after in _CN_NUMERALS)):
+            return None
+    return _Marker(pos, m.end(), kind, value)
+
+
+def _strip_leading_marker(line: str) -> tuple[int, _Marker | None]:
+    """Return where the content of a line starts, after a bullet and a numbering marker."""
+    pos = len(line) - len(line.lstrip())
+    bullet = _BULLET.match(line, pos)
+    if bullet:
+        pos = bullet.end()
+        pos += len(line[pos:]) - len(line[pos:].lstrip())
+    marker = _match_marker(line, pos)
+    if marker is None:
+        return pos, None
+    return marker.end, marker
+
+
+def _split_line(line: str) -> list[str]:
+    """Split one line into items at sequential inline numbering markers."""
+    content_start, lead = _strip_leading_marker(line)
+    chain: list[_Marker] = []
+    expected = lead.value + 1 if lead else 1
+    kind = lead.kind if lead else None
+    pos = content_start
+    while pos < len(line):
+        marker = _match_marker(line, pos)
+        if marker is None or marker.value != expected:
+            pos += 1
+            continue
+        if kind is not None and marker.kind != kind:
+            pos += 1
+            continue
+        prev = line[pos - 1]
+        started = lead is not None or bool(chain)
+        at_boundary = prev.isspace() or prev in _BOUNDARY
+        if not (at_boundary or (started and marker.kind in _ENCLOSED_KINDS)):
+            pos += 1
+            continue
+        chain.append(marker)
+        kind = marker.kind
+        expected += 1
+        pos = marker.end
+    # A lone "1." in mid-line ("完成任务 1、组织学习") is too weak a signal to split on.
+    if lead is None and len(chain) < 2:
+        chain = []
+    pieces: list[str] = []
+    start = content_start
+    for marker in chain:
+        pieces.append(line[start : marker.start])
+        start = marker.end
+    pieces.append(line[start:])
+    return pieces
+
+
+def _clean(piece: str) -> str:
+    """Strip whitespace and separators around an item."""
+    return piece.strip().rstrip(_ITEM_TRIM).strip()
+
+
+def split_items(text: str) -> list[str]:
+    """Split one message into its log items (一事一记), never losing content."""
+    items: list[str] = []
+    for line in _LINE_BREAKS.split(text):
+        for piece in _split_line(line):
+            item = _clean(piece)
+            if item:
+                items.append(item)
+    return items
+
+
+def is_overlong(item: str, limit: int = DEFAULT_OVERLONG_LIMIT) -> bool:
+    """Return whether an item is long enough to be flagged (it is still stored)."""
+    return len(item) > limit
+
+
+# ---------------------------------------------------------------------------
+# 重复或琐碎: duplicate and trivial entries
+# ---------------------------------------------------------------------------
+
+# Time-of-day words carry no content: "上午开会" is as generic as "开会".
+_TIME_WORDS = re.compile(r"^(?:今天|今日|全天|上午|下午|中午|晚上|早上|白天|夜间)+")
+_GENERIC_ITEMS = _words(
+    "上班 正常上班 下班 加班 开会 参加会议 学习 值班 办公 日常工作 "
+    "日常事务 处理日常事务 处理日常工作 处理文件 培训"
+)
+_MIN_MEANINGFUL_CJK = 4
+
+
+def _is_cjk(char: str) -> bool:
+    """Return whether a character is a CJK ideograph."""
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
+def normalize_for_duplicate(text: str) -> str:
+    """Return the text reduced for duplicate detection: no punctuation, spaces or digits."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(
+        ch
+        for ch in folded
+        if not (ch.isspace() or ch.isdigit() or unicodedata.category(ch)[0] in "PSNZC")
+    )
+
+
+def is_trivial(text: str) -> bool:
+    """Return whether an entry says too little to count as a piece of work (琐碎)."""
+    core = _TIME_WORDS.sub("", normalize_for_duplicate(text))
+    if core in _GENERIC_ITEMS:
+        return True
+    return sum(1 for ch in core if _is_cjk(ch)) < _MIN_MEANINGFUL_CJK
+
+
+# ---------------------------------------------------------------------------
+# 合作者或服务对象: collaborator or the people served
+# ---------------------------------------------------------------------------
+
+_NAME_FREQ = 10**6
+_UNIT_TAG = "nt"
+_PERSON_TAG = "nr"
+
+# Words that introduce the partner or the people served; several may follow each other.
+_CUES = _words(
+    "与 和 同 跟 及 会同 联合 配合 协助 陪同 为 给 向 帮 帮助 帮扶 "
+    "服务 走访 慰问 看望 接待 对接 指导 联系 邀请"
+)
+_JOINERS = frozenset({"、", "和", "及", "与", "以及", "同", "跟"})
+_JOINER_TEXT = re.compile(r"^(?:\s|、|和|及|与|以及|同|跟|及其)*$")
+# Tokens allowed between a cue and its noun phrase ("走访了3家企业").
+_LEAD_IN_FLAGS = frozenset({"m", "q", "mq", "ul", "uz", "ug"})
+# Modifiers that may open the phrase after a cue ("接待来访群众", "帮扶脱贫户").
+_MODIFIERS = _words(
+    "来访 困难 贫困 脱贫 低保 留守 孤寡 空巢 独居 退役 受灾 返乡 外来 "
+    "外地 外出 相关 重点 有关 基层 一线 特困 残疾 失业 退休 本地 入驻 "
+    "签约 在建 招商 新 老"
+)
+_NOUN_FLAGS = frozenset(
+    {
+        "n",
+        "nr",
+        "nrfg",
+        "nrt",
+        "ns",
+        "nt",
+        "nz",
+        "ng",
+        "nl",
+        "l",
+        "j",
+        "b",
+        "eng",
+    }
+)
+_PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
+_VERB_FLAGS = frozenset({"v", "vd", "vg", "vi", "vq", "d", "ad", "p", "c", "u", "m", "q"})
+# Single characters that name an administrative level or an office ("县/住/建局", "自然资源/局").
+_SINGLE_SUFFIXES = frozenset("局委办部厅处科室村镇乡县区市省组户站所队院校")
+_ORG_SUFFIXES = _words(
+    "委员会 管委会 合作社 工作组 工作队 中心 公司 企业 集团 社区 街道 "
+    "学校 医院 政府 党委 支部 协会 银行 专班 群众 村民 居民 农户 客商 "
+    "专家 党员 干部 老人 儿童 学生 职工 商户 家庭 群体 军人 局 委 办 "
+    "部 厅 处 科 室 村 镇 乡 县 区 市 省 组 户 站 所 队 院 校"
+)
+# Bare group words that are a sensible answer on their own ("服务企业3家" -> 企业).
+_BARE_HEADS = _words(
+    "企业 群众 村民 居民 农户 客商 专家 社区 学校 医院 公司 党员 干部 "
+    "老人 儿童 学生 职工 商户 客户 市民 家长 患者 游客 乡镇 街道"
+)
+# Heads that only count after a cue: people by role or relation ("陪同市领导", "向上级").
+_ROLE_SUFFIXES = _words(
+    "领导 书记 县长 市长 区长 镇长 乡长 主任 局长 部长 处长 科长 同志 "
+    "经理 董事长 主席 老师 医生 代表 委员 同事 上级 下属 老乡 村干部 "
+    "网格员"
+)
+# Words ending like an organisation that are not one ("全部", "布局", "城乡", "会议室").
+_NOT_ORGS = _words(
+    "全部 内部 外部 局部 东部 西部 南部 北部 中部 底部 顶部 格局 布局 "
+    "大局 全局 结局 开局 时局 政局 残局 骗局 饭局 举办 承办 主办 督办 "
+    "交办 创办 兴办 包办 代办 操办 查办 协办 开办 停办 申办 筹办 领办 "
+    "原委 到处 处处 好处 坏处 长处 短处 用处 难处 益处 相处 住处 出处 "
+    "四处 各处 深处 远处 近处 此处 学科 本科 专科 理科 文科 工科 会议室 "
+    "教室 卧室 浴室 温室 密室 大厅 客厅 餐厅 展厅 门厅 城市 超市 上市 "
+    "股市 夜市 集市 楼市 都市 园区 小区 辖区 景区 城区 山区 灾区 地区 "
+    "片区 街区 库区 矿区 林区 牧区 校区 城乡 下乡 家乡 故乡 返乡 回乡 "
+    "异乡 城镇 农村 乡村 新农村 分组 编组 重组 改组 门户 账户 开户 落户 "
+    "入户 分户 户户 窗户 场所 厕所 住所 处所 网站 排队 插队 庭院 住院 "
+    "市中心 中心 电站 车站"
+)
+# "全县", "本局", "我市": the writer's own scope, not a partner.
+_SCOPE_PREFIXES = frozenset("全本我该此")
+
+
+_Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _Token:
+    """One segmented word with its POS flag and character span."""
+
+    word: str
+    flag: str
+    start: int
+    end: int
+
+
+def _org_like(token: _Token) -> bool:
+    """Return whether a token reads as an organisation or a group of people served."""
+    word = token.word
+    if word in _NOT_ORGS or token.flag in _VERB_FLAGS:
+        return False
+    if word in _BARE_HEADS:
+        return True
+    if len(word) == 2 and word[0] in _SCOPE_PREFIXES and word[1] in _SINGLE_SUFFIXES:
+        return False
+    return any(word.endswith(s) and len(word) > len(s) for s in _ORG_SUFFIXES)
+
+
+class CollaboratorExtractor:
+    """Finds the 合作者或服务对象 (collaborator or people served) in one log item.
+
+    Priority: (a) a roster unit or person named in the text; (b) the noun phrase after a
+    cue word (与, 陪同, 走访, 为 ...); (c) the first organisation-like noun anywhere. The
+    answer is the phrase up to its last head word, so "走访慰问困难群众5户" gives 困难群众
+    and "陪同市领导调研园区企业" gives 市领导. An item naming nobody ("参加全县安全生产会议",
+    "起草年度工作总结") gives None: a scope word such as 全县 or 本局 is not a partner.
+
+    Each instance owns a jieba tokenizer (about 1 s and tens of MB to load), so build one
+    per process and share it; it is loaded on first use or by warm_up().
+    """
+
+    def __init__(
+        self,
+        unit_names: Iterable[str] = (),
+        person_names: Iterable[str] = (),
+        cache_dir: str | None = None,
+    ) -> None:
+        """Remember the roster names; the tokenizer is loaded lazily."""
+        self._units: set[str] = set()
+        self._persons: set[str] = set()
+        self._units_by_length: list[str] = []
+        self._cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._posseg: Any = None
+        self.add_names(unit_names, person_names)
+
+    def add_names(self, unit_names: Iterable[str] = (), person_names: Iterable[str] = ()) -> None:
+        """Add roster names, e.g. after a roster re-import."""
+        units = {n.strip() for n in unit_names if n and n.strip()} - self._units
+        persons = {n.strip() for n in person_names if n and n.strip()} - self._persons
+        with self._lock:
+            self._units |= units
+            self._persons |= persons
+            # Longest first so "城关镇人民政府" wins over a roster entry "城关镇".
+            self._units_by_length = sorted(self._units, key=len, reverse=True)
+            if self._posseg is not None:
+                self._add_words(units, persons)
+
+    def warm_up(self) -> None:
+        """Load the dictionary now instead of on the first extraction."""
+        self._tagger()
+
+    def _add_words(self, units: Iterable[str], persons: Iterable[str]) -> None:
+        """Teach the tokenizer the roster names so they come out as single words."""
+        tokenizer = self._posseg.tokenizer
+        for name in units:
+            tokenizer.add_word(name, _NAME_FREQ, _UNIT_TAG)
+        for name in persons:
+            tokenizer.add_word(name, _NAME_FREQ, _PERSON_TAG)
+
+    def _tagger(self) -> Any:
+        """Return the POS tokenizer, building it on first use."""
+        if self._posseg is not None:
+            return self._posseg
+        with self._lock:
+            if self._posseg is None:
+                # Imported here: jieba.posseg alone takes ~0.4 s, the dictionary ~1 s more.
+                import jieba
+                import jieba.posseg
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.tmp_dir = self._cache_dir or tempfile.gettempdir()
+                tokenizer.initialize()
+                self._posseg = jieba.posseg.POSTokenizer(tokenizer)
+                self._add_words(self._units, self._persons)
+        return self._posseg
+
+    def _tokens(self, text: str) -> list[_Token]:
+        """Segment text into tagged tokens with their character offsets."""
+        tokens: list[_Token] = []
+        pos = 0
+        for pair in self._tagger().cut(text):
+            word, flag = pair.word, pair.flag
+            start = pos if text.startswith(word, pos) else text.find(word, pos)
+            if start < 0:
+                continue
+            if word in self._persons:
+                flag = _PERSON_TAG
+            elif word in self._units:
+                flag = _UNIT_TAG
+            tokens.append(_Token(word, flag, start, start + len(word)))
+            pos = start + len(word)
+        return tokens
+
+    def extract(self, text: str) -> str | None:
+        """Return the collaborator or people served named in one log item, or None."""
+        if not text or not text.strip():
+            return None
+        tokens = self._tokens(text)
+        known = self._known_names(text, tokens)
+        cued = self._after_cue(tokens)
+        # A cue phrase that contains the roster name ("和县自然资源局、县财政局") says more.
+        if known and not (cued and cued[0] <= known[0] and known[1] <= cued[1]):
+            span = known
+        else:
+            span = cued or self._any_org(tokens)
+        return text[span[0] : span[1]] if span else None
+
+    def _known_names(self, text: str, tokens: list[_Token]) -> _Span | None:
+        """Return roster names in the text; adjacent ones ("张伟、李娜") are kept together."""
+        spans: list[tuple[int, int]] = []
+        taken = [False] * len(text)
+        for name in self._units_by_length:
+            start = text.find(name)
+            while start >= 0:
+                if not any(taken[start : start + len(name)]):
+                    spans.append((start, start + len(name)))
+                    for i in range(start, start + len(name)):
+                        taken[i] = True
+                start = text.find(name, start + 1)
+        # Person names only count as whole words, so "王强" does not match inside "王强化".
+        for token in tokens:
+            if token.word in self._persons and not any(taken[token.start : token.end]):
+                spans.append((token.start, token.end))
+        if not spans:
+            return None
+        spans.sort()
+        first_start, end = spans[0]
+        for start, stop in spans[1:]:
+            if not _JOINER_TEXT.match(text[end:start]):
+                break
+            end = stop
+        # "县财政局、县自然资源局": a roster name may head a list that goes on with other partners.
+        last = next((k for k, t in enumerate(tokens) if t.end == end), None)
+        if last is not None:
+            end = self._extend_list(tokens, last, after_cue=True)
+        return first_start, end
+
+    def _after_cue(self, tokens: list[_Token]) -> _Span | None:
+        """Return the noun phrase following the first cue word that introduces one."""
+        i = 0
+        while i < len(tokens):
+            if tokens[i].word not in _CUES:
+                i += 1
+                continue
+            j = i + 1
+            while j < len(tokens) and (tokens[j].word in _CUES or tokens[j].flag in _LEAD_IN_FLAGS):
+                j += 1
+            phrase = self._phrase(tokens, j, after_cue=True)
+            if phrase:
+                return phrase
+            i = j if j > i else i + 1
+        return None
+
+    def _any_org(self, tokens: list[_Token]) -> _Span | None:
+        """Return the first organisation-like noun phrase anywhere in the item."""
+        i = 0
+        while i < len(tokens):
+            if self._member(tokens, i):
+                phrase = self._phrase(tokens, i, after_cue=False)
+                if phrase:
+                    return phrase
+                while i < len(tokens) and self._member(tokens, i):
+                    i += 1
+            i += 1
+        return None
+
+    def _member(self, tokens: list[_Token], i: int) -> bool:
+        """Return whether token i can be part of an organisation or people noun phrase."""
+        token = tokens[i]
+        if token.word in _CUES or not any(ch.isalnum() for ch in token.word):
+            return False
+        if token.flag in _NOUN_FLAGS or _org_like(token) or token.word in _SINGLE_SUFFIXES:
+            return True
+        if token.flag == "m" and token.word.startswith("第"):
+            return True  # "市第一人民医院"
+        # A stray single character between nouns, as in "县/住/建局".
+        return (
+            len(token.word) == 1
+            and token.flag not in {"p", "c", "u", "ul", "uj", "m", "q", "r", "d"}
+            and 0 < i < len(tokens) - 1
+            and self._member_basic(tokens[i - 1])
+            and self._member_basic(tokens[i + 1])
+        )
+
+    @staticmethod
+    def _member_basic(token: _Token) -> bool:
+        """Return whether a token is a noun-like word, without looking at neighbours."""
+        return token.word not in _CUES and (
+            token.flag in _NOUN_FLAGS or _org_like(token) or token.word in _SINGLE_SUFFIXES
+        )
+
+    def _head(self, tokens: list[_Token], i: int, start: int, after_cue: bool) -> bool:
+        """Return whether token i can end a collaborator phrase that starts at `start`."""
+        token = tokens[i]
+        word = token.word
+        if len(word) == 1:
+            return word in _SINGLE_SUFFIXES and i > start and word not in "省市县区"
+        if token.flag == _UNIT_TAG or _org_like(token):
+            return True
+        if not after_cue:
+            return False
+        return (
+            token.flag in _PERSON_FLAGS
+            or token.flag == "ns"
+            or any(word.endswith(s) for s in _ROLE_SUFFIXES)
+        )
+
+    def _phrase(self, tokens: list[_Token], start: int, after_cue: bool) -> _Span | None:
+        """Return the phrase from token `start` to its last head, joining "、"-lists."""
+        i = start
+        if after_cue:
+            while i < len(tokens) and i - start < 2 and tokens[i].word in _MODIFIERS:
+                i += 1
+        end = i
+        while end < len(tokens) and self._member(tokens, end):
+            end += 1
+        heads = [k for k in range(i, end) if self._head(tokens, k, start, after_cue)]
+        if not heads:
+            return None
+        last = heads[-1]
+        phrase_start = _trim_start(tokens, start, last)
+        return tokens[phrase_start].start, self._extend_list(tokens, last, after_cue)
+
+    def _extend_list(self, tokens: list[_Token], last: int, after_cue: bool) -> int:
+        """Return where a phrase ending at token `last` stops once "、"-joined partners join."""
+        stop = tokens[last].end
+        k = last + 1
+        while k + 1 < len(tokens) and tokens[k].word in _JOINERS:
+            nxt = k + 1
+            more_end = nxt
+            while more_end < len(tokens) and self._member(tokens, more_end):
+                more_end += 1
+            more_heads = [h for h in range(nxt, more_end) if self._head(tokens, h, nxt, after_cue)]
+            if not more_heads:
+                break
+            stop = tokens[more_heads[-1]].end
+            k = more_heads[-1] + 1
+        return stop
+
+
+_MAX_PHRASE = 16
+
+
+def _trim_start(tokens: list[_Token], start: int, last: int) -> int:
+    """Drop leading tokens until the phrase is short enough to read as a name."""
+    while start < last and tokens[last].end - tokens[start].start > _MAX_PHRASE:
+        start += 1
+    return start
