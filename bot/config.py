@@ -48,7 +48,6 @@ class LoggingRules:
     work_day_end: time = time(17, 30)
     backfill_window: int = 3
     max_item_chars: int = 500
-    max_items_per_message: int = 30
 
     @property
     def tz(self) -> ZoneInfo:
