@@ -25,26 +25,12 @@ def _words(text: str) -> frozenset[str]:
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\u0085\u2028\u2029\v\f]")
 
+_CN_DIGITS = "一二三四五六七八九"
+# 一 … 二十: enough for any day's list of items.
 _CN_NUMERALS = {
-    "一": 1,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
+    **{d: i for i, d in enumerate(_CN_DIGITS, 1)},
     "十": 10,
-    "十一": 11,
-    "十二": 12,
-    "十三": 13,
-    "十四": 14,
-    "十五": 15,
-    "十六": 16,
-    "十七": 17,
-    "十八": 18,
-    "十九": 19,
+    **{"十" + d: 10 + i for i, d in enumerate(_CN_DIGITS, 1)},
     "二十": 20,
 }
 _CN_BY_VALUE = {value: text for text, value in _CN_NUMERALS.items()}
@@ -63,11 +49,11 @@ _MARKER = re.compile(
     re.VERBOSE,
 )
 
-# A marker in the middle of a line only counts after one of these (or whitespace).
-_BOUNDARY = set("。；;，,！!？?：:")
-# Enclosed markers are unambiguous enough to continue a list right after text (①开会②调研).
-_ENCLOSED_KINDS = frozenset({"paren", "paren_cn", "circled", "pcircled", "dcircled"})
-_BULLET = re.compile(r"[-*•·●▪◦](?=\s|[^\d\s])")
+# A marker in the middle of a line opens a list only after one of these (or whitespace).
+_BOUNDARY = frozenset("。；;，,！!？?：:")
+# Once a list is running, these may follow text directly ("①开会②调研", "1.开会2.调研").
+_GLUE_KINDS = frozenset({"num", "paren", "paren_cn", "circled", "pcircled", "dcircled"})
+_BULLET = re.compile(r"[-*•·●▪◦](?!\d)")
 _ITEM_TRIM = " \t\u3000；;，,、"
 
 
@@ -155,9 +141,10 @@ def _split_line(line: str) -> list[str]:
             pos += 1
             continue
         prev = line[pos - 1]
-        started = lead is not None or bool(chain)
-        at_boundary = prev.isspace() or prev in _BOUNDARY
-        if not (at_boundary or (started and marker.kind in _ENCLOSED_KINDS)):
+        running = lead is not None or bool(chain)
+        # "第1、2季度" / "完成第2、第3批": an ordinal is never a list marker.
+        glued = running and marker.kind in _GLUE_KINDS and prev != "第"
+        if not (prev.isspace() or prev in _BOUNDARY or glued):
             pos += 1
             continue
         chain.append(marker)
@@ -238,6 +225,8 @@ def is_trivial(text: str) -> bool:
 # ---------------------------------------------------------------------------
 
 _NAME_FREQ = 10**6
+# Longer answers are trimmed from the left: a partner's name, not a clause.
+_MAX_PHRASE = 16
 _UNIT_TAG = "nt"
 _PERSON_TAG = "nr"
 
@@ -256,25 +245,11 @@ _MODIFIERS = _words(
     "外地 外出 相关 重点 有关 基层 一线 特困 残疾 失业 退休 本地 入驻 "
     "签约 在建 招商 新 老"
 )
-_NOUN_FLAGS = frozenset(
-    {
-        "n",
-        "nr",
-        "nrfg",
-        "nrt",
-        "ns",
-        "nt",
-        "nz",
-        "ng",
-        "nl",
-        "l",
-        "j",
-        "b",
-        "eng",
-    }
-)
+_NOUN_FLAGS = _words("n nr nrfg nrt ns nt nz ng nl l j b eng")
 _PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
-_VERB_FLAGS = frozenset({"v", "vd", "vg", "vi", "vq", "d", "ad", "p", "c", "u", "m", "q"})
+_VERB_FLAGS = _words("v vd vg vi vq d ad p c u m q")
+# Function words that never sit inside a name, even as a single character.
+_NON_NAME_FLAGS = _words("p c u ul uj m q r d")
 # Single characters that name an administrative level or an office ("县/住/建局", "自然资源/局").
 _SINGLE_SUFFIXES = frozenset("局委办部厅处科室村镇乡县区市省组户站所队院校")
 _ORG_SUFFIXES = _words(
@@ -409,9 +384,13 @@ class CollaboratorExtractor:
 
     def _tokens(self, text: str) -> list[_Token]:
         """Segment text into tagged tokens with their character offsets."""
+        tagger = self._tagger()
+        # add_names() may run in another thread; jieba merges new tags during a cut.
+        with self._lock:
+            pairs = list(tagger.cut(text))
         tokens: list[_Token] = []
         pos = 0
-        for pair in self._tagger().cut(text):
+        for pair in pairs:
             word, flag = pair.word, pair.flag
             start = pos if text.startswith(word, pos) else text.find(word, pos)
             if start < 0:
@@ -431,11 +410,12 @@ class CollaboratorExtractor:
         tokens = self._tokens(text)
         known = self._known_names(text, tokens)
         cued = self._after_cue(tokens)
-        # A cue phrase that contains the roster name ("和县自然资源局、县财政局") says more.
-        if known and not (cued and cued[0] <= known[0] and known[1] <= cued[1]):
-            span = known
-        else:
-            span = cued or self._any_org(tokens)
+        span = known or cued or self._any_org(tokens)
+        # A cue-led list around the roster name ("与县自然资源局、县财政局") says more.
+        if known and cued and cued[0] <= known[0] and known[1] <= cued[1]:
+            outside = text[cued[0] : known[0]] + text[known[1] : cued[1]]
+            if any(joiner in outside for joiner in _JOINERS):
+                span = cued
         return text[span[0] : span[1]] if span else None
 
     def _known_names(self, text: str, tokens: list[_Token]) -> _Span | None:
@@ -481,7 +461,7 @@ class CollaboratorExtractor:
             phrase = self._phrase(tokens, j, after_cue=True)
             if phrase:
                 return phrase
-            i = j if j > i else i + 1
+            i = j
         return None
 
     def _any_org(self, tokens: list[_Token]) -> _Span | None:
@@ -509,7 +489,7 @@ class CollaboratorExtractor:
         # A stray single character between nouns, as in "县/住/建局".
         return (
             len(token.word) == 1
-            and token.flag not in {"p", "c", "u", "ul", "uj", "m", "q", "r", "d"}
+            and token.flag not in _NON_NAME_FLAGS
             and 0 < i < len(tokens) - 1
             and self._member_basic(tokens[i - 1])
             and self._member_basic(tokens[i + 1])
@@ -569,9 +549,6 @@ class CollaboratorExtractor:
             stop = tokens[more_heads[-1]].end
             k = more_heads[-1] + 1
         return stop
-
-
-_MAX_PHRASE = 16
 
 
 def _trim_start(tokens: list[_Token], start: int, last: int) -> int:

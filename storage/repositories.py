@@ -268,9 +268,7 @@ class InboxRepository(_Repository):
         await self.session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.id == inbox_id, InboxUpdate.status == InboxStatus.PENDING.value)
-            .values(
-                status=InboxStatus.DONE.value, processed_at=datetime.now(UTC), last_error=error
-            )
+            .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC), last_error=error)
         )
 
     async def mark_many_done(self, inbox_ids: Sequence[int]) -> None:

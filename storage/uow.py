@@ -46,11 +46,10 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._session is not None
-        try:
-            await self._session.rollback()
-        finally:
-            await self._session.close()
-            self._session = None
+        # close() rolls back what was not committed; unlike rollback() it leaves loaded
+        # objects readable (detached, not expired) for the reply that follows.
+        await self._session.close()
+        self._session = None
 
     @property
     def session(self) -> AsyncSession:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
@@ -589,7 +590,7 @@ def _check_supervisors(
 
     def refuse(row: RosterRow, code: RefusalCode, reason: str) -> None:
         plan.refuse(position_of[id(row)], row, code, reason)
-        if row.roster_id not in stored_supervisor:
+        if True:
             pending.append(row.roster_id)
 
     for row in list(plan.accepted.values()):
@@ -666,13 +667,13 @@ async def _stored_people(session: AsyncSession) -> dict[str, _Stored]:
 
 async def _ensure_units(session: AsyncSession, names: set[str]) -> tuple[dict[str, int], int]:
     """Ids of the named units, creating the missing ones; returns (ids by name, created)."""
-    ids = dict((await session.execute(select(Unit.name, Unit.id))).tuples().all())
+    ids = dict((await session.execute(select(Unit.name, Unit.id))).all())
     missing = sorted(names - ids.keys())
     if missing:
         created = await session.execute(
             insert(Unit).returning(Unit.name, Unit.id), [{"name": name} for name in missing]
         )
-        ids.update(dict(created.tuples().all()))
+        ids.update(dict(created.all()))
     return ids, len(missing)
 
 
@@ -711,14 +712,14 @@ async def create_invites(
 
     if roster_ids is None:
         query = select(*columns).where(Person.active).order_by(Person.roster_id)
-        people = (await session.execute(query)).tuples().all()
+        people = (await session.execute(query)).all()
     else:
         wanted = list(dict.fromkeys(_clean(rid) for rid in roster_ids if _clean(rid)))
-        found: dict[str, tuple[int, str, str, int | None, bool]] = {}
+        found: dict[str, Any] = {}  # roster id -> a row of `columns`
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             result = await session.execute(select(*columns).where(Person.roster_id.in_(chunk)))
-            found.update({row[1]: row for row in result.tuples().all()})
+            found.update({row[1]: row for row in result.all()})
         batch.unknown = [rid for rid in wanted if rid not in found]
         people = [found[rid] for rid in wanted if rid in found]
 

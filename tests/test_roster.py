@@ -1,0 +1,768 @@
+"""Roster files, import (creates, updates, refusals) and invites, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+import zipfile
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from openpyxl import Workbook
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import aliased
+
+from bot.clock import FrozenClock
+from bot.services.identity import bind_account
+from bot.services.roster import (
+    ImportReport,
+    Refusal,
+    RefusalCode,
+    RosterFileError,
+    RosterRow,
+    create_invites,
+    import_roster,
+    invite_link,
+    parse_roles,
+    read_roster_file,
+)
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import AuditLog, Invite, Person, Role, Unit
+from storage.uow import UnitOfWork
+
+SAMPLE = Path(__file__).parent / "data" / "roster_sample.csv"
+HEADER = "工号,姓名,单位,职务,上级工号,角色\n"
+T0 = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+
+# ---------------------------------------------------------------------------------------------
+# Database fixtures: a fresh migrated database per test, on SQLite and on PostgreSQL.
+
+# An existing database on the server to connect to while creating and dropping test ones.
+PG_ADMIN_URL = os.environ.get("WORKLOG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _pg_admin() -> asyncpg.Connection:
+    """A connection to the admin database; skips the test only if the server is unreachable."""
+    try:
+        return await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, TimeoutError, asyncpg.CannotConnectNowError) as exc:
+        where = make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
+        pytest.skip(f"PostgreSQL not reachable at {where}: {exc!r}")
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a fresh, migrated database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'worklog.db'}"
+        await _migrate(url)
+        yield url
+        return
+    name = f"wl_{secrets.token_hex(8)}"
+    admin = await _pg_admin()
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = (
+        make_url(PG_ADMIN_URL)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
+    )
+    try:
+        await _migrate(url)
+        yield url
+    finally:
+        admin = await _pg_admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest_asyncio.fixture
+async def uow_factory(db_url: str) -> AsyncIterator[Callable[[], UnitOfWork]]:
+    """Makes units of work on the test database (`async with uow_factory() as uow:`)."""
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    yield lambda: UnitOfWork(sessions)
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+async def run_import(
+    uow_factory: Callable[[], UnitOfWork], clock: FrozenClock, rows: list[RosterRow]
+) -> ImportReport:
+    async with uow_factory() as uow:
+        return await import_roster(uow, clock, rows)
+
+
+async def stored_people(
+    uow_factory: Callable[[], UnitOfWork],
+) -> dict[str, tuple[object, ...]]:
+    """roster id -> (name, unit, position, supervisor roster id, roles, telegram id, active)."""
+    boss = aliased(Person)
+    async with uow_factory() as uow:
+        result = await uow.session.execute(
+            select(
+                Person.roster_id,
+                Person.name,
+                Unit.name,
+                Person.position,
+                boss.roster_id,
+                Person.roles,
+                Person.telegram_user_id,
+                Person.active,
+            )
+            .join(Unit, Person.unit_id == Unit.id)
+            .outerjoin(boss, Person.supervisor_id == boss.id)
+        )
+        return {row[0]: tuple(row[1:]) for row in result.all()}
+
+
+async def unit_names(uow_factory: Callable[[], UnitOfWork]) -> set[str]:
+    async with uow_factory() as uow:
+        return set((await uow.session.scalars(select(Unit.name))).all())
+
+
+async def audit_details(uow_factory: Callable[[], UnitOfWork], action: str) -> list[dict]:
+    async with uow_factory() as uow:
+        lines = await uow.audit.list(action)
+        return [json.loads(line.detail) for line in lines]
+
+
+def row(line: int, rid: str, name: str, unit: str = "县发改委", sup: str = "", role: str = ""):
+    return RosterRow(line, rid, name, unit, "科员", sup, role)
+
+
+def write_csv(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "roster.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+SAMPLE_STATE = {
+    "1001": ("王建国", "县发改委", "主任", None, "cadre,supervisor", None, True),
+    "1002": ("李明", "县发改委", "副主任", "1001", "cadre,supervisor", None, True),
+    "1003": ("张伟", "县发改委", "投资科科长", "1002", "cadre,supervisor", None, True),
+    "1004": ("刘洋", "县发改委", "投资科科员", "1003", "cadre", None, True),
+    "1005": ("陈静", "县发改委", "办公室科员", "1002", "cadre", None, True),
+    "2001": ("赵志强", "市住建局", "局长", None, "cadre,supervisor", None, True),
+    "2002": ("孙丽", "市住建局", "城建科科长", "2001", "cadre,supervisor", None, True),
+    "2003": ("周杰", "市住建局", "城建科科员", "2002", "cadre", None, True),
+    "2004": ("吴敏", "市住建局", "党组书记", None, "cadre,rater", None, True),
+    "3001": ("郑海", "城关镇人民政府", "镇长", None, "cadre,supervisor", None, True),
+    "3002": ("冯晓", "城关镇人民政府", "党委副书记", "3001", "cadre,rater", None, True),
+    "3003": ("许婷", "城关镇人民政府", "党政办主任（考核办）", "3001", "cadre,admin", None, True),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files
+
+
+def test_sample_csv_with_chinese_headers() -> None:
+    rows = read_roster_file(SAMPLE)
+
+    assert len(rows) == 12
+    assert rows[0] == RosterRow(2, "1001", "王建国", "县发改委", "主任", "", "干部、上级")
+    assert rows[4] == RosterRow(6, "1005", "陈静", "县发改委", "办公室科员", "1002", "")
+    assert rows[-1] == RosterRow(
+        13, "3003", "许婷", "城关镇人民政府", "党政办主任（考核办）", "3001", "干部、管理员"
+    )
+
+
+def test_csv_in_gbk_as_saved_by_chinese_excel(tmp_path: Path) -> None:
+    text = "编号,姓名,单位,职务,上级工号,角色\r\n1001,王建国,县发改委,主任,,干部、上级\r\n"
+    text += "1002,李明,县发改委,副主任,1001,干部\r\n"
+    path = write_csv(tmp_path, text, encoding="gbk")
+
+    assert read_roster_file(path) == [
+        RosterRow(2, "1001", "王建国", "县发改委", "主任", "", "干部、上级"),
+        RosterRow(3, "1002", "李明", "县发改委", "副主任", "1001", "干部"),
+    ]
+
+
+def test_csv_with_bom_english_headers_extra_column_and_blank_rows(tmp_path: Path) -> None:
+    text = (
+        " ID ,Name,UNIT,Position,Supervisor ID,role,备注\n"
+        "\n"
+        " 1001 , 王建国　,县发改委,主任,,admin,电话 123\n"
+        ",,,,,,\n"
+        "1002,李明,县发改委,副主任,1001\n"  # short row: missing cells are empty
+    )
+    path = write_csv(tmp_path, text, encoding="utf-8-sig")
+
+    assert read_roster_file(path) == [
+        RosterRow(3, "1001", "王建国", "县发改委", "主任", "", "admin"),
+        RosterRow(5, "1002", "李明", "县发改委", "副主任", "1001", ""),
+    ]
+
+
+def test_xlsx_with_numeric_ids(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["工号", "姓名", "单位（全称）", "职务", "上级工号", "角色", "手机"])
+    sheet.append([1001, "王建国", "县发改委", "主任", None, "干部 上级", 13800000000])
+    sheet.append([1002.0, " 李明 ", " 县发改委 ", "副主任", 1001.0, "干部", None])
+    sheet.append([None, None, None, None, None, None, None])
+    sheet.append(["A-7", "刘洋", "县发改委", None, "1002", None, None])
+    workbook.create_sheet("说明").append(["这一页不读"])
+    path = tmp_path / "roster.xlsx"
+    workbook.save(path)
+    # openpyxl writes 1002.0 as "1002"; other exporters keep the decimal, read back as float.
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet_xml = "xl/worksheets/sheet1.xml"
+    parts[sheet_xml] = parts[sheet_xml].replace(b"<v>1002</v>", b"<v>1002.0</v>")
+    parts[sheet_xml] = parts[sheet_xml].replace(b"<v>1001</v>", b"<v>1001.0</v>")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+    assert read_roster_file(path) == [
+        RosterRow(2, "1001", "王建国", "县发改委", "主任", "", "干部 上级"),
+        RosterRow(3, "1002", "李明", "县发改委", "副主任", "1001", "干部"),
+        RosterRow(5, "A-7", "刘洋", "县发改委", "", "1002", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        ("工号,单位,职务,上级工号,角色", "姓名"),
+        ("姓名,单位,职务,上级工号,角色", "工号"),
+        ("id,name,unit,position,role", "上级工号"),
+        ("id,name,unit,position,supervisor_id", "角色"),
+    ],
+)
+def test_missing_column_is_named(tmp_path: Path, header: str, missing: str) -> None:
+    path = write_csv(tmp_path, header + "\n1001,x,y,z,w\n")
+
+    with pytest.raises(RosterFileError, match=f"花名册缺少「{missing}」列"):
+        read_roster_file(path)
+
+
+def test_two_columns_for_one_field_are_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "工号,编号,姓名,单位,职务,上级工号,角色\n")
+
+    with pytest.raises(RosterFileError, match="表头「工号」和「编号」都表示「工号」"):
+        read_roster_file(path)
+
+
+def test_empty_file_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RosterFileError, match="花名册文件是空的"):
+        read_roster_file(write_csv(tmp_path, "\n\n"))
+    with pytest.raises(RosterFileError, match="找不到花名册文件"):
+        read_roster_file(tmp_path / "nope.csv")
+
+
+def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
+    assert read_roster_file(write_csv(tmp_path, HEADER)) == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "roles", "unknown"),
+    [
+        ("", {Role.CADRE}, ()),
+        ("干部、上级", {Role.CADRE, Role.SUPERVISOR}, ()),
+        ("Admin / RATER", {Role.ADMIN, Role.RATER}, ()),
+        ("领导;党委|考核办 干部", {Role.SUPERVISOR, Role.RATER, Role.ADMIN, Role.CADRE}, ()),
+        ("干部，主管", {Role.CADRE, Role.SUPERVISOR}, ()),
+        ("评价,组织部", {Role.RATER, Role.ADMIN}, ()),
+        ("干部、组长", {Role.CADRE}, ("组长",)),
+    ],
+)
+def test_parse_roles(cell: str, roles: set[Role], unknown: tuple[str, ...]) -> None:
+    assert parse_roles(cell) == (frozenset(roles), unknown)
+
+
+# ---------------------------------------------------------------------------------------------
+# Importing
+
+
+@pytest.mark.asyncio
+async def test_import_sample_builds_units_people_and_tree(uow_factory, clock) -> None:
+    report = await run_import(uow_factory, clock, read_roster_file(SAMPLE))
+
+    assert (report.created, report.updated, report.unchanged, report.refused) == (12, 0, 0, [])
+    assert report.units_created == 3
+    assert await stored_people(uow_factory) == SAMPLE_STATE
+    assert await unit_names(uow_factory) == {"县发改委", "市住建局", "城关镇人民政府"}
+    assert await audit_details(uow_factory, "roster_import") == [
+        {
+            "rows": 12,
+            "created": 12,
+            "updated": 0,
+            "unchanged": 0,
+            "refused": 0,
+            "units_created": 3,
+            "refusal_codes": {},
+        }
+    ]
+    async with uow_factory() as uow:
+        stamps = (await uow.session.execute(select(Person.created_at, Person.updated_at))).all()
+    assert set(stamps) == {(T0, T0)}
+
+
+@pytest.mark.asyncio
+async def test_reimport_updates_without_duplicating_and_keeps_binding(uow_factory, clock) -> None:
+    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
+    async with uow_factory() as uow:
+        await uow.session.execute(
+            update(Person)
+            .where(Person.roster_id.in_(["1004", "2003"]))
+            .values(telegram_user_id=Person.id + 700, active=False)
+        )
+        await uow.commit()
+        ids = dict((await uow.session.execute(select(Person.roster_id, Person.id))).all())
+    clock.advance(days=1)
+    rows = read_roster_file(SAMPLE)
+    rows[3] = RosterRow(5, "1004", "刘洋", "市住建局", "城建科副科长", "2002", "干部、上级")
+    rows[4] = RosterRow(6, "1005", "陈静", "县发改委", "办公室主任", "1001", "")
+    rows.append(RosterRow(14, "4001", "钱多", "县财政局", "局长", "", ""))
+
+    report = await run_import(uow_factory, clock, rows)
+
+    assert (report.created, report.updated, report.unchanged, report.refused) == (1, 3, 9, [])
+    assert report.units_created == 1
+    expected = dict(SAMPLE_STATE)
+    expected["1004"] = ("刘洋", "市住建局", "城建科副科长", "2002", "cadre,supervisor",
+                        ids["1004"] + 700, True)  # fmt: skip
+    expected["1005"] = ("陈静", "县发改委", "办公室主任", "1001", "cadre", None, True)
+    # Only reactivated: the binding stays.
+    expected["2003"] = (*SAMPLE_STATE["2003"][:5], ids["2003"] + 700, True)
+    expected["4001"] = ("钱多", "县财政局", "局长", None, "cadre", None, True)
+    assert await stored_people(uow_factory) == expected
+    async with uow_factory() as uow:
+        count = await uow.session.scalar(select(func.count()).select_from(Person))
+        stamps = dict(
+            (await uow.session.execute(select(Person.roster_id, Person.updated_at))).all()
+        )
+        new_ids = dict((await uow.session.execute(select(Person.roster_id, Person.id))).all())
+    assert count == 13
+    assert {rid: new_ids[rid] for rid in ids} == ids
+    t1 = T0 + timedelta(days=1)
+    assert {rid for rid, at in stamps.items() if at == t1} == {"1004", "1005", "2003", "4001"}
+
+
+@pytest.mark.asyncio
+async def test_supervisor_defined_later_in_file(uow_factory, clock) -> None:
+    rows = [
+        row(2, "3", "科员", sup="2"),
+        row(3, "2", "科长", sup="1"),
+        row(4, "1", "主任"),
+    ]
+
+    report = await run_import(uow_factory, clock, rows)
+
+    assert (report.created, report.refused) == (3, [])
+    people = await stored_people(uow_factory)
+    assert {rid: p[3] for rid, p in people.items()} == {"3": "2", "2": "1", "1": None}
+
+
+@pytest.mark.asyncio
+async def test_each_row_problem_is_refused_with_line_code_and_reason(uow_factory, clock) -> None:
+    rows = [
+        row(2, "1001", "王建国"),
+        row(3, "", "无号"),
+        row(4, "1002", ""),
+        RosterRow(5, "1003", "张伟", "", "科员"),
+        row(6, "1001", "王建国二"),
+        row(7, "1004", "刘洋", role="干部、组长"),
+        row(8, "1005", "陈静", sup="1005"),
+        row(9, "1006", "周杰", sup="1009"),
+        row(10, "1007", "吴" * 101),
+        row(11, "1008", "孙丽", unit="市住建局", sup="1001", role="上级"),
+    ]
+
+    report = await run_import(uow_factory, clock, rows)
+
+    assert report.refused == [
+        Refusal(3, "", RefusalCode.EMPTY_ID, "第3行：工号为空"),
+        Refusal(4, "1002", RefusalCode.EMPTY_NAME, "第4行：工号 1002 的姓名为空"),
+        Refusal(5, "1003", RefusalCode.EMPTY_UNIT, "第5行：张伟（1003）的单位为空"),
+        Refusal(6, "1001", RefusalCode.DUPLICATE_ID, "第6行：工号 1001 与第2行重复，以第2行为准"),
+        Refusal(
+            7,
+            "1004",
+            RefusalCode.BAD_ROLE,
+            "第7行：角色「组长」无法识别（可写：干部、上级、评定、管理员）",
+        ),
+        Refusal(8, "1005", RefusalCode.SELF_SUPERVISOR, "第8行：陈静（1005）的上级工号是本人"),
+        Refusal(9, "1006", RefusalCode.UNKNOWN_SUPERVISOR, "第9行：上级工号 1009 不存在"),
+        Refusal(10, "1007", RefusalCode.TOO_LONG, "第10行：姓名超过100个字"),
+    ]
+    assert (report.created, report.updated, report.unchanged) == (2, 0, 0)
+    assert await stored_people(uow_factory) == {
+        "1001": ("王建国", "县发改委", "科员", None, "cadre", None, True),
+        "1008": ("孙丽", "市住建局", "科员", "1001", "supervisor", None, True),
+    }
+    # The unit of a refused row is not created either.
+    assert await unit_names(uow_factory) == {"县发改委", "市住建局"}
+    [detail] = await audit_details(uow_factory, "roster_import")
+    assert detail["refused"] == 8
+    assert detail["refusal_codes"]["empty_id"] == 1
+
+
+@pytest.mark.asyncio
+async def test_three_person_cycle_is_refused_with_its_subordinates(uow_factory, clock) -> None:
+    rows = [
+        row(2, "A", "甲", sup="C"),
+        row(3, "B", "乙", sup="A"),
+        row(4, "C", "丙", sup="B"),
+        row(5, "D", "丁", sup="C"),  # under the cycle: cascade
+        row(6, "E", "戊", sup="D"),  # under a cascaded row: cascade again
+        row(7, "F", "己"),
+        row(8, "G", "庚", sup="F"),
+    ]
+
+    report = await run_import(uow_factory, clock, rows)
+
+    assert report.refused == [
+        Refusal(2, "A", RefusalCode.SUPERVISOR_CYCLE, "第2行：上级关系形成循环 A → C → B → A"),
+        Refusal(3, "B", RefusalCode.SUPERVISOR_CYCLE, "第3行：上级关系形成循环 B → A → C → B"),
+        Refusal(4, "C", RefusalCode.SUPERVISOR_CYCLE, "第4行：上级关系形成循环 C → B → A → C"),
+        Refusal(
+            5,
+            "D",
+            RefusalCode.SUPERVISOR_REFUSED,
+            "第5行：上级 C（第4行）未导入，本行也未导入",
+        ),
+        Refusal(
+            6,
+            "E",
+            RefusalCode.SUPERVISOR_REFUSED,
+            "第6行：上级 D（第5行）未导入，本行也未导入",
+        ),
+    ]
+    people = await stored_people(uow_factory)
+    assert {rid: p[3] for rid, p in people.items()} == {"F": None, "G": "F"}
+
+
+@pytest.mark.asyncio
+async def test_subordinates_of_a_row_refused_for_its_own_fault_cascade(uow_factory, clock) -> None:
+    rows = [
+        row(2, "1001", "", role=""),
+        row(3, "1002", "李明", sup="1001"),
+        row(4, "1003", "张伟", sup="1002"),
+    ]
+
+    report = await run_import(uow_factory, clock, rows)
+
+    assert [(r.line, r.code) for r in report.refused] == [
+        (2, RefusalCode.EMPTY_NAME),
+        (3, RefusalCode.SUPERVISOR_REFUSED),
+        (4, RefusalCode.SUPERVISOR_REFUSED),
+    ]
+    assert report.refused[1].reason == "第3行：上级 1001（第2行）未导入，本行也未导入"
+    assert await stored_people(uow_factory) == {}
+
+
+@pytest.mark.asyncio
+async def test_cycle_through_a_stored_person_is_refused(uow_factory, clock) -> None:
+    await run_import(
+        uow_factory, clock, [row(2, "1001", "王建国"), row(3, "1002", "李明", sup="1001")]
+    )
+
+    report = await run_import(uow_factory, clock, [row(2, "1001", "王建国", sup="1002")])
+
+    assert report.refused == [
+        Refusal(
+            2, "1001", RefusalCode.SUPERVISOR_CYCLE, "第2行：上级关系形成循环 1001 → 1002 → 1001"
+        )
+    ]
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 0)
+    people = await stored_people(uow_factory)
+    assert {rid: p[3] for rid, p in people.items()} == {"1001": None, "1002": "1001"}
+
+
+@pytest.mark.asyncio
+async def test_reversing_a_stored_chain_in_one_file_is_accepted(uow_factory, clock) -> None:
+    await run_import(
+        uow_factory, clock, [row(2, "1001", "王建国"), row(3, "1002", "李明", sup="1001")]
+    )
+
+    report = await run_import(
+        uow_factory, clock, [row(2, "1001", "王建国", sup="1002"), row(3, "1002", "李明")]
+    )
+
+    assert (report.created, report.updated, report.refused) == (0, 2, [])
+    people = await stored_people(uow_factory)
+    assert {rid: p[3] for rid, p in people.items()} == {"1001": "1002", "1002": None}
+
+
+@pytest.mark.asyncio
+async def test_subordinate_of_a_refused_but_stored_supervisor_is_kept(uow_factory, clock) -> None:
+    await run_import(uow_factory, clock, [row(2, "1001", "王建国", role="上级")])
+
+    report = await run_import(
+        uow_factory,
+        clock,
+        [row(2, "1001", "王建国", role="老板"), row(3, "1002", "李明", sup="1001")],
+    )
+
+    assert [(r.line, r.code) for r in report.refused] == [(2, RefusalCode.BAD_ROLE)]
+    assert await stored_people(uow_factory) == {
+        "1001": ("王建国", "县发改委", "科员", None, "supervisor", None, True),
+        "1002": ("李明", "县发改委", "科员", "1001", "cadre", None, True),
+    }
+
+
+@pytest.mark.asyncio
+async def test_stored_person_refused_for_a_bad_supervisor_keeps_subordinates(
+    uow_factory, clock
+) -> None:
+    await run_import(uow_factory, clock, [row(2, "1001", "王建国")])
+
+    report = await run_import(
+        uow_factory,
+        clock,
+        [row(2, "1001", "王建国", sup="9999"), row(3, "1002", "李明", sup="1001")],
+    )
+
+    assert [(r.line, r.code) for r in report.refused] == [(2, RefusalCode.UNKNOWN_SUPERVISOR)]
+    people = await stored_people(uow_factory)
+    assert {rid: p[3] for rid, p in people.items()} == {"1001": None, "1002": "1001"}
+
+
+@pytest.mark.asyncio
+async def test_supervisor_may_be_already_stored(uow_factory, clock) -> None:
+    await run_import(uow_factory, clock, [row(2, "1001", "王建国")])
+
+    report = await run_import(uow_factory, clock, [row(2, "1002", "李明", sup="1001")])
+
+    assert (report.created, report.refused) == (1, [])
+    assert (await stored_people(uow_factory))["1002"][3] == "1001"
+
+
+def test_report_render() -> None:
+    report = ImportReport(
+        created=10,
+        updated=2,
+        unchanged=1,
+        units_created=3,
+        refused=[
+            Refusal(5, "1006", RefusalCode.UNKNOWN_SUPERVISOR, "第5行：上级工号 1009 不存在"),
+            Refusal(9, "", RefusalCode.EMPTY_ID, "第9行：工号为空"),
+        ],
+    )
+
+    assert report.render() == (
+        "花名册导入完成：新增 10 人，更新 2 人，未变 1 人，未导入 2 行。\n"
+        "新建单位 3 个。\n"
+        "未导入的行（请修改文件后重新导入，已导入的不会重复）：\n"
+        "第5行：上级工号 1009 不存在\n"
+        "第9行：工号为空"
+    )
+    assert ImportReport(unchanged=4).render() == (
+        "花名册导入完成：新增 0 人，更新 0 人，未变 4 人，未导入 0 行。"
+    )
+
+
+def city_roster(units: int, per_unit: int) -> list[RosterRow]:
+    """A city: each unit has a head, section chiefs under it and staff under the chiefs.
+
+    Subordinates come before their supervisors in the file, as in a roster sorted by name.
+    """
+    rows: list[RosterRow] = []
+    for u in range(units):
+        unit = f"第{u:04d}单位"
+        head = f"{u:04d}000"
+        staff = []
+        for p in range(1, per_unit):
+            chief = f"{u:04d}{(p % 5) + 1:03d}"
+            rid = f"{u:04d}{p:03d}"
+            sup = head if p <= 5 else chief
+            staff.append((rid, f"干部{u}-{p}", sup, "干部、上级" if p <= 5 else "干部"))
+        staff.append((head, f"主任{u}", "", "干部、上级、评定"))
+        for rid, name, sup, role in staff:
+            rows.append(RosterRow(len(rows) + 2, rid, name, unit, "科员", sup, role))
+    return rows
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_import_35000_people(uow_factory, clock) -> None:
+    rows = city_roster(units=700, per_unit=50)
+    assert len(rows) == 35_000
+
+    started = time.perf_counter()
+    report = await run_import(uow_factory, clock, rows)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    again = await run_import(uow_factory, clock, rows)
+    second = time.perf_counter() - started
+    print(f"\n35,000-row roster: first import {first:.2f}s, unchanged re-import {second:.2f}s")
+
+    assert (report.created, report.updated, report.refused) == (35_000, 0, [])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 35_000)
+    boss = aliased(Person)
+    async with uow_factory() as uow:
+        count = await uow.session.scalar(select(func.count()).select_from(Person))
+        sample = (
+            await uow.session.execute(
+                select(Person.roster_id, boss.roster_id, Person.roles)
+                .outerjoin(boss, Person.supervisor_id == boss.id)
+                .where(Person.roster_id.in_(["0699000", "0699003", "0699049", "0000007"]))
+                .order_by(Person.roster_id)
+            )
+        ).all()
+    assert count == 35_000
+    assert [tuple(r) for r in sample] == [
+        ("0000007", "0000003", "cadre"),
+        ("0699000", None, "cadre,supervisor,rater"),
+        ("0699003", "0699000", "cadre,supervisor"),
+        ("0699049", "0699005", "cadre"),
+    ]
+    assert first < 120 and second < 120  # a per-row query would blow far past this
+
+
+# ---------------------------------------------------------------------------------------------
+# Invites
+
+
+async def invites_in_db(uow_factory: Callable[[], UnitOfWork]) -> list[tuple[object, ...]]:
+    async with uow_factory() as uow:
+        result = await uow.session.execute(
+            select(
+                Person.roster_id,
+                Invite.token,
+                Invite.created_at,
+                Invite.expires_at,
+                Invite.used_at,
+            )
+            .join(Person, Invite.person_id == Person.id)
+            .order_by(Invite.id)
+        )
+        return [tuple(r) for r in result.all()]
+
+
+@pytest.mark.asyncio
+async def test_invites_for_named_people(uow_factory, clock) -> None:
+    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
+    clock.advance(hours=3)
+    now = clock.now()
+
+    async with uow_factory() as uow:
+        batch = await create_invites(uow, clock, ["1001", " 2002 ", "9999", "1001", ""], 7)
+
+    expires = now + timedelta(days=7)
+    assert [(i.roster_id, i.name, i.expires_at) for i in batch.invites] == [
+        ("1001", "王建国", expires),
+        ("2002", "孙丽", expires),
+    ]
+    assert (batch.unknown, batch.inactive, batch.already_bound) == (["9999"], [], [])
+    assert batch.expires_at == expires
+    stored = await invites_in_db(uow_factory)
+    assert stored == [
+        ("1001", batch.invites[0].token, now, expires, None),
+        ("2002", batch.invites[1].token, now, expires, None),
+    ]
+    tokens = [i.token for i in batch.invites]
+    assert len(set(tokens)) == 2
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", t) for t in tokens)
+    assert await audit_details(uow_factory, "invites_created") == [
+        {
+            "count": 2,
+            "ttl_days": 7,
+            "unbound_only": False,
+            "unknown": 1,
+            "inactive": 0,
+            "already_bound": 0,
+        }
+    ]
+    assert batch.render("@worklog_bot").splitlines() == [
+        "已生成 2 个邀请链接，2026-11-27 12:30 (UTC+0800) 前有效，每个链接只能用一次。",
+        f"1001 王建国 https://t.me/worklog_bot?start={tokens[0]}",
+        f"2002 孙丽 https://t.me/worklog_bot?start={tokens[1]}",
+        "花名册中没有这些工号：9999",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_earlier_unused_invite_stays_valid_and_binds(uow_factory, clock) -> None:
+    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
+    async with uow_factory() as uow:
+        first = await create_invites(uow, clock, ["1003"], 14)
+    clock.advance(days=1)
+    async with uow_factory() as uow:
+        second = await create_invites(uow, clock, ["1003"], 14)
+
+    stored = await invites_in_db(uow_factory)
+    assert [(r[0], r[1], r[4]) for r in stored] == [
+        ("1003", first.invites[0].token, None),
+        ("1003", second.invites[0].token, None),
+    ]
+    assert first.invites[0].token != second.invites[0].token
+    async with uow_factory() as uow:
+        binding = await bind_account(uow, first.invites[0].token, 5551234, clock.now())
+    assert (binding.actor.roster_id, binding.actor.name) == ("1003", "张伟")
+    assert (await stored_people(uow_factory))["1003"][5] == 5551234
+
+
+@pytest.mark.asyncio
+async def test_invites_for_everyone_unbound(uow_factory, clock) -> None:
+    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
+    async with uow_factory() as uow:
+        await uow.session.execute(
+            update(Person).where(Person.roster_id == "1001").values(telegram_user_id=11)
+        )
+        await uow.session.execute(
+            update(Person).where(Person.roster_id == "2001").values(telegram_user_id=22)
+        )
+        await uow.session.execute(
+            update(Person).where(Person.roster_id == "3003").values(active=False)
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        batch = await create_invites(uow, clock, None, 30, unbound_only=True)
+
+    expected = sorted(set(SAMPLE_STATE) - {"1001", "2001", "3003"})
+    assert [i.roster_id for i in batch.invites] == expected
+    assert (batch.unknown, batch.inactive, batch.already_bound) == ([], [], ["1001", "2001"])
+    assert sorted(r[0] for r in await invites_in_db(uow_factory)) == expected
+
+    async with uow_factory() as uow:
+        named = await create_invites(uow, clock, ["3003", "1001"], 30, unbound_only=True)
+    assert (named.invites, named.inactive, named.already_bound) == ([], ["3003"], ["1001"])
+
+
+@pytest.mark.asyncio
+async def test_invite_ttl_must_be_positive(uow_factory, clock) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(ValueError, match="ttl_days"):
+            await create_invites(uow, clock, ["1001"], 0)
+        count = await uow.session.scalar(select(func.count()).select_from(AuditLog))
+    assert count == 0
+
+
+def test_invite_link() -> None:
+    assert invite_link("worklog_bot", "abc_D-9") == "https://t.me/worklog_bot?start=abc_D-9"
+    assert invite_link("@worklog_bot", "abc") == "https://t.me/worklog_bot?start=abc"
