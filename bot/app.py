@@ -139,6 +139,7 @@ async def serve(
         services = build_services(config, engine, clock)
         app = build_app(config, services)
         await services.load_names()
+        await asyncio.to_thread(services.extractor.warm_up)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

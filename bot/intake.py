@@ -134,7 +134,6 @@ class Intake:
                     offset=offset,
                     timeout=self.poll_timeout,
                     allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=self.poll_timeout + 10,
                 )
             except RetryAfter as exc:
                 await self._sleep(_seconds(exc.retry_after))

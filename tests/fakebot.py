@@ -224,6 +224,7 @@ class Call:
     result: Any = None
     error: str | None = None
     seq: int = 0
+    delivered: bool = True
 
     @property
     def ok(self) -> bool:
@@ -253,6 +254,7 @@ class Call:
             "status": self.status,
             "result": self.result,
             "error": self.error,
+            "delivered": self.delivered,
         }
 
     def describe(self) -> str:
@@ -830,26 +832,33 @@ class FakeBotApi:
             raise ValueError(f"user {user.id} has no message {message_id} to edit")
         if "text" not in msg:
             raise ValueError(f"message {message_id} has no text")
+        # Copy on write: the original message may still sit unconfirmed in the update queue.
+        msg = {k: v for k, v in msg.items() if k != "entities"}
         msg["text"] = new_text
         ents = command_entities(new_text)
         if ents:
             msg["entities"] = ents
-        else:
-            msg.pop("entities", None)
         msg["edit_date"] = _timestamp(date, self.clock)
+        self._messages[(user.id, message_id)] = msg
         return self.enqueue({"edited_message": copy.deepcopy(msg)})
 
     def press_button(
-        self, user: FakeUser, bot_message_id: int, data: str, *, strict: bool = True
+        self,
+        user: FakeUser,
+        bot_message_id: int,
+        data: str,
+        *,
+        strict: bool = True,
+        chat_id: int | None = None,
     ) -> dict[str, Any]:
-        """Simulate ``user`` pressing an inline button of a bot message; returns the update.
-
-        With ``strict`` the message must currently show a button with this callback data.
-        """
+        """Simulate ``user`` pressing an inline button of a bot message; returns the update."""
+        # strict: the message must currently show a button with this callback data.
+        # chat_id defaults to the user's private chat.
         self._users[user.id] = user
-        msg = self._messages.get((user.id, bot_message_id))
+        chat_id = user.id if chat_id is None else chat_id
+        msg = self._messages.get((chat_id, bot_message_id))
         if msg is None or msg.get("from", {}).get("id") != self.bot_id:
-            raise ValueError(f"no bot message {bot_message_id} in chat {user.id}")
+            raise ValueError(f"no bot message {bot_message_id} in chat {chat_id}")
         if strict:
             rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
             shown = [b.get("callback_data") for row in rows for b in row]
@@ -864,7 +873,7 @@ class FakeBotApi:
             "id": query_id,
             "from": user.to_dict(),
             "message": copy.deepcopy(msg),
-            "chat_instance": str(-(7_000_000_000_000_000_000 + user.id)),
+            "chat_instance": str(-(7_000_000_000_000_000_000 + abs(chat_id))),
             "data": data,
         }
         return self.enqueue({"callback_query": query})
@@ -1014,11 +1023,8 @@ class FakeBotApi:
         *,
         since: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Wait until the bot sent ``count`` new messages to ``chat_id`` after ``since``.
-
-        ``since`` defaults to the position of the last :meth:`mark`. Returns the stored
-        messages (current state, edits applied), oldest first.
-        """
+        """Wait for ``count`` new bot messages to ``chat_id`` after ``since`` (default: mark())."""
+        # Returns the stored messages (current state, edits applied), oldest first.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pos = self._last_mark if since is None else since
@@ -1106,11 +1112,10 @@ class FakeBotApi:
         retry_after: int = 1,
         delay: float = 0.0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` (``"*"`` = any) fail with ``fault``.
-
-        Faults: ``"429"`` (flood wait), ``"500"``, ``"slow"`` (answer after ``delay`` s),
-        ``"drop"`` (close the connection without answering). ``times=None`` = forever.
-        """
+        """Make the next ``times`` calls of ``method`` (``"*"`` = any) fail with ``fault``."""
+        # Faults: "429" (flood wait with retry_after), "500", "slow" (answer normally after
+        # `delay` seconds), "drop" (close the connection without answering).
+        # times=None keeps the fault forever.
         kind = str(fault)
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; expected one of {FAULTS}")
@@ -1293,6 +1298,9 @@ class FakeBotApi:
             self._record(call)
             return self._json(self._error_payload(err), err.status)
         call.result = result
+        # A client that timed out or died (e.g. SIGKILL during a long poll) never sees this.
+        transport = request.transport
+        call.delivered = transport is not None and not transport.is_closing()
         self._record(call)
         return self._json({"ok": True, "result": result})
 
@@ -1337,6 +1345,8 @@ class FakeBotApi:
             return self._json({"ok": False, "description": f"missing or unknown: {exc}"}, 400)
         except (ValueError, TypeError) as exc:
             return self._json({"ok": False, "description": str(exc)}, 400)
+        except ApiError as err:
+            return self._json(self._error_payload(err), err.status)
         if result is NotImplemented:
             return self._json({"ok": False, "description": f"unknown action {action}"}, 404)
         return self._json({"ok": True, "result": result})
@@ -1393,6 +1403,13 @@ class FakeBotApi:
                 args.get("caption"),
                 date,
             )
+        if action == "send_texts":
+            # Batch form for benchmarks: {"messages": [{"user_id": .., "text": ..}, ...]}.
+            sent = [
+                self.send_text(self._control_user(m), str(m["text"]), m.get("date"))
+                for m in args["messages"]
+            ]
+            return {"count": len(sent), "update_ids": [u["update_id"] for u in sent]}
         if action == "enqueue":
             return self.enqueue(args["update"])
         if action == "calls":
@@ -1953,7 +1970,7 @@ class FakeBotApi:
         return True
 
 
-def iter_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
+def texts_of(messages: Iterable[dict[str, Any]]) -> list[str]:
     """Texts (or captions) of message dicts, e.g. the result of ``wait_for_reply``."""
     return [m.get("text", m.get("caption", "")) for m in messages]
 

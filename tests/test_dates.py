@@ -71,9 +71,9 @@ def test_work_date_for(moment: datetime, rollover: int, expected: str) -> None:
 def test_work_date_for_defaults_and_other_offsets() -> None:
     local = datetime(2026, 11, 21, 0, 30, tzinfo=SHANGHAI)
     assert work_date_for(local) == d("2026-11-20")
-    assert work_date_for(datetime(2026, 11, 20, 15, 30, tzinfo=timezone(timedelta(hours=-5)))) == d(
-        "2026-11-21"
-    )
+    minus_five = timezone(timedelta(hours=-5))
+    # 15:30 at UTC-5 is 04:30 on 11-21 in Shanghai: past the rollover.
+    assert work_date_for(datetime(2026, 11, 20, 15, 30, tzinfo=minus_five)) == d("2026-11-21")
     assert work_date_for(utc(2026, 11, 20, 16, 30), 4, ZoneInfo("UTC")) == d("2026-11-20")
 
 

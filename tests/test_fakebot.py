@@ -238,6 +238,7 @@ async def test_user_edit_produces_edited_message(api: FakeBotApi, bot: Bot) -> N
     original = api.send_text(ALICE, "typo")
     api.edit_text(ALICE, original["message"]["message_id"], "fixed")
     updates = await bot.get_updates()
+    assert updates[0].message.text == "typo"  # the queued original is left untouched
     assert updates[1].edited_message.text == "fixed"
     assert updates[1].edited_message.edit_date is not None
     assert updates[1].edited_message.message_id == original["message"]["message_id"]
@@ -307,8 +308,8 @@ async def test_500_and_drop_surface_as_network_error(api: FakeBotApi, bot: Bot) 
 
 async def test_slow_answer_trips_client_read_timeout(api: FakeBotApi) -> None:
     api.send_text(ALICE, "hi")
-    api.inject("sendMessage", "slow", delay=0.5)
-    request = HTTPXRequest(read_timeout=0.1)
+    api.inject("sendMessage", "slow", delay=0.3)
+    request = HTTPXRequest(read_timeout=0.05)
     async with Bot(TOKEN, base_url=api.base_url, request=request) as slow_bot:
         with pytest.raises(TimedOut):
             await slow_bot.send_message(ALICE.id, "late")
@@ -316,6 +317,7 @@ async def test_slow_answer_trips_client_read_timeout(api: FakeBotApi) -> None:
     call = await api.wait_for(lambda c: c.params.get("text") == "late", method="sendMessage")
     assert call.fault == "slow"
     assert call.ok
+    assert not call.delivered  # the client had already given up
     assert api.messages_to(ALICE.id) == ["late"]
 
 
@@ -480,6 +482,9 @@ async def test_control_http_api(api: FakeBotApi, bot: Bot) -> None:
         assert await post("reset") is True
         assert api.calls() == []
         assert (await get("stats"))["pending_updates"] == 0
+        batch = [{"user_id": 2002, "text": f"b{i}"} for i in range(3)]
+        assert (await post("send_texts", messages=batch))["count"] == 3
+        assert [u.message.text for u in await bot.get_updates()] == ["b0", "b1", "b2"]
         async with http.post(f"{control}/nope", json={}) as resp:
             assert resp.status == 404
 
