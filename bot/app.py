@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +22,7 @@ from bot.config import Config, ConfigError
 from bot.context import WorklogContext
 from bot.intake import Intake
 from bot.services.entries import LogPolicy
+from bot.services.identity import ActorCache
 from scheduler.calendar import WorkCalendar
 from scoring.text import CollaboratorExtractor
 from storage.db import create_engine, session_factory
@@ -40,6 +41,7 @@ class Services:
     uow: Callable[[], UnitOfWork]
     policy: LogPolicy
     extractor: CollaboratorExtractor
+    actors: ActorCache = field(default_factory=ActorCache)
 
     async def load_names(self) -> None:
         """Teach the collaborator extractor the roster's unit and people names."""
@@ -84,12 +86,13 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
 
 def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = None) -> Services:
     sessions = session_factory(engine)
+    lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
     extractor = CollaboratorExtractor((), ())
     return Services(
         config=config,
         clock=clock or SystemClock(),
-        uow=lambda: UnitOfWork(sessions),
+        uow=lambda: UnitOfWork(sessions, lock),
         policy=LogPolicy(config.logging, calendar, extractor),
         extractor=extractor,
     )

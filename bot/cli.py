@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config, ConfigError, load_config, redact
 from storage.db import create_engine
@@ -53,9 +54,13 @@ async def _with_uow(config: Config, action):  # type: ignore[no-untyped-def]
 
 
 async def _roster_import(config: Config, path: Path) -> int:
-    from bot.services.roster import import_roster, read_roster_file
+    from bot.services.roster import RosterFileError, import_roster, read_roster_file
 
-    rows = read_roster_file(path)
+    try:
+        rows = read_roster_file(path)
+    except (RosterFileError, OSError) as exc:
+        print(f"花名册无法读取: {exc}", file=sys.stderr)
+        return 2
 
     async def action(services):  # type: ignore[no-untyped-def]
         async with services.uow() as uow:
@@ -84,7 +89,7 @@ async def _bot_username(config: Config) -> str:
 
 
 async def _invite(config: Config, ids: Sequence[str], unbound: bool) -> int:
-    from bot.services.roster import create_invites, invite_link
+    from bot.services.roster import create_invites
 
     if not ids and not unbound:
         print("请给出工号，或用 --unbound 为所有未绑定的人生成邀请链接。", file=sys.stderr)
@@ -102,11 +107,18 @@ async def _invite(config: Config, ids: Sequence[str], unbound: bool) -> int:
             )
 
     batch = await _with_uow(config, action)
-    for person, token in batch.invites:
-        print(f"{person.roster_id}\t{person.name}\t{invite_link(username, token)}")
-    for missing in batch.unknown:
-        print(f"工号 {missing} 不在名册中", file=sys.stderr)
+    print(batch.render(username, config.logging.tz))
     return 1 if batch.unknown else 0
+
+
+def _run_service(main: Coroutine[Any, Any, None]) -> None:
+    """Run the service on uvloop where it exists: less event-loop overhead per update."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "telegram.token is not set: put it in config.toml [telegram] token "
                     "or the WORKLOG_TELEGRAM_TOKEN environment variable"
                 )
-            asyncio.run(serve(config))
+            _run_service(serve(config))
             return 0
         if args.command == "roster":
             return asyncio.run(_roster_import(config, args.file))

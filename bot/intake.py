@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 @dataclass
 class _Outcome:
     error: BaseException | None = None
+    forget: bool = False
 
 
 _outcome: ContextVar[_Outcome | None] = ContextVar("intake_outcome", default=None)
@@ -61,16 +63,40 @@ def report_transient(error: BaseException) -> None:
         outcome.error = error
 
 
+def forget_update() -> None:
+    """Called for updates from people not on the roster: their content is not kept."""
+    outcome = _outcome.get()
+    if outcome is not None:
+        outcome.forget = True
+
+
 def dedup_key(update: dict[str, Any]) -> str:
     """The same message (or the same edit, or the same button press) gives the same key."""
-    for field, prefix in (("message", "m"), ("edited_message", "e")):
-        message = update.get(field)
-        if message:
-            key = f"{prefix}:{message['chat']['id']}:{message['message_id']}"
-            return f"{key}:{message.get('edit_date', 0)}" if prefix == "e" else key
+    message = update.get("message")
+    if message:
+        return f"m:{message['chat']['id']}:{message['message_id']}"
+    edited = update.get("edited_message")
+    if edited:
+        # Two edits can share a second: the new text tells them apart.
+        content = (edited.get("text") or edited.get("caption") or "").encode()
+        digest = hashlib.sha1(content, usedforsecurity=False).hexdigest()[:12]
+        return (
+            f"e:{edited['chat']['id']}:{edited['message_id']}:{edited.get('edit_date', 0)}:{digest}"
+        )
     if update.get("callback_query"):
         return f"c:{update['callback_query']['id']}"
     return f"u:{update['update_id']}"
+
+
+def lane_key(update: dict[str, Any]) -> object:
+    """Updates with the same key are processed in order: one chat, or one user's buttons."""
+    for field in ("message", "edited_message"):
+        if update.get(field):
+            return update[field]["chat"]["id"]
+    query = update.get("callback_query")
+    if query:
+        return query["from"]["id"]
+    return ("update", update["update_id"])
 
 
 class Intake:
@@ -84,6 +110,7 @@ class Intake:
         poll_timeout: int = 30,
         batch_size: int = 100,
         max_attempts: int = 5,
+        concurrency: int = 8,
         retry_delay: float = 1.0,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
@@ -92,12 +119,14 @@ class Intake:
         self.poll_timeout = poll_timeout
         self.batch_size = batch_size
         self.max_attempts = max_attempts
+        self.concurrency = concurrency
         self.retry_delay = retry_delay
         self._sleep = sleep
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.processed = 0
+        self.fed = 0
         self.fatal: BaseException | None = None
 
     # -- feeding ---------------------------------------------------------------------------
@@ -121,6 +150,7 @@ class Intake:
         async with self.uow() as uow:
             await uow.inbox.add_many(rows)
             await uow.session.commit()
+        self.fed += len(rows)
         self._wake.set()
 
     async def poll(self) -> None:
@@ -159,34 +189,51 @@ class Intake:
     # -- processing ------------------------------------------------------------------------
 
     async def drain(self) -> int:
-        """Process every pending update in order; returns how many were handled."""
+        """Process every pending update; returns how many were handled.
+
+        Updates of one chat run in order; different chats run side by side (up to
+        `concurrency`), so one cadre's slow reply does not hold up everyone else's.
+        """
         handled = 0
         while True:
             async with self.uow() as uow:
                 rows = await uow.inbox.pending(self.batch_size)
-                batch = [(r.id, r.payload, r.attempts) for r in rows]
+                batch = [(r.id, json.loads(r.payload), r.attempts) for r in rows]
             if not batch:
                 return handled
+            lanes: dict[object, list[tuple[int, dict[str, Any], int]]] = {}
+            for row in batch:
+                lanes.setdefault(lane_key(row[1]), []).append(row)
+            limit = asyncio.Semaphore(self.concurrency)
             done: list[int] = []
-            for inbox_id, payload, attempts in batch:
-                if self._stopping:
-                    break
-                if await self._process_one(inbox_id, payload, attempts):
-                    done.append(inbox_id)
-                else:
-                    break  # keep order: retry this one before anything after it
-                handled += 1
+
+            async def run_lane(
+                rows: list[tuple[int, dict[str, Any], int]],
+                limit: asyncio.Semaphore = limit,
+                done: list[int] = done,
+            ) -> bool:
+                async with limit:
+                    for inbox_id, data, attempts in rows:
+                        if self._stopping:
+                            return True
+                        if not await self._process_one(inbox_id, data, attempts):
+                            return False  # keep order: retry this before the chat's next
+                        done.append(inbox_id)
+                return True
+
+            results = await asyncio.gather(*(run_lane(rows) for rows in lanes.values()))
+            handled += len(done)
             if done:
                 async with self.uow() as uow:
                     await uow.inbox.mark_many_done(done)
                     await uow.session.commit()
             if self._stopping:
                 return handled
-            if len(done) < len(batch):
+            if not all(results):
                 await self._sleep(self.retry_delay)
 
-    async def _process_one(self, inbox_id: int, payload: str, attempts: int) -> bool:
-        update = Update.de_json(json.loads(payload), self.app.bot)
+    async def _process_one(self, inbox_id: int, data: dict[str, Any], attempts: int) -> bool:
+        update = Update.de_json(data, self.app.bot)
         outcome = _Outcome()
         inbox_token = current_inbox_id.set(inbox_id)
         outcome_token = _outcome.set(outcome)
@@ -195,6 +242,10 @@ class Intake:
         finally:
             current_inbox_id.reset(inbox_token)
             _outcome.reset(outcome_token)
+        if outcome.forget:
+            async with self.uow() as uow:
+                await uow.inbox.scrub(inbox_id)
+                await uow.session.commit()
         if outcome.error is None:
             self.processed += 1
             return True

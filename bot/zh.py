@@ -42,6 +42,7 @@ REBOUND_OLD_ACCOUNT = "您的日志账号已在另一个 Telegram 账号上重�
 RECORDED_HEAD = "已记录 {date} {count}条："
 RECORDED_LATE_HEAD = "已补记 {date} {count}条："
 LATE_MARK = "【补记】"
+MORE_ITEMS = "……另有{n}条未列出，均已保存。"
 OVERLONG_NOTE = "（第{numbers}条较长，已完整保存；建议一事一句。）"
 AFTER_HOURS_HINT = "现在是八小时外。如果是八小时外的工作，请点「改为八小时外」。"
 COLLABORATOR = "（合作者：{name}）"

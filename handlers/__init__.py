@@ -22,7 +22,7 @@ def register(app: Application) -> None:
     app.add_handler(TypeHandler(Update, common.identify), group=AUTH_GROUP)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
-    app.add_handler(CommandHandler("start", start.cmd_start, filters=private))
+    app.add_handler(CommandHandler("start", start.cmd_start, filters=private & new))
     for name, callback in [
         ("today", cadre.cmd_today),
         ("week", cadre.cmd_week),

@@ -19,6 +19,8 @@ from storage.models import Role
 
 NUMBER_AND_TEXT = re.compile(r"^(\d{1,3})(?:\s+(.*))?$", re.S)
 CALLBACK = re.compile(r"^(?:w:(\d{1,12})|k:(\d{1,12}):([roa]))$")
+# Entry ids are 32-bit in the database; PostgreSQL refuses a larger number outright.
+MAX_ENTRY_ID = 2**31 - 1
 
 
 def _source(message: Message) -> Source:
@@ -39,10 +41,14 @@ async def on_photo(update: Update, context: WorklogContext) -> None:
     if not (message.caption or "").strip():
         await message.reply_text(zh.PHOTO_NO_CAPTION)
         return
-    file_id = message.photo[-1].file_id if message.photo else None
-    if file_id is None and message.document is not None:
-        file_id = message.document.file_id
-    await _record(message, context, message.caption or "", attachment=file_id)
+    await _record(message, context, message.caption or "", attachment=_attachment(message))
+
+
+def _attachment(message: Message) -> str | None:
+    """The file kept with the entry: the largest size of a photo, or the document."""
+    if message.photo:
+        return message.photo[-1].file_id
+    return message.document.file_id if message.document is not None else None
 
 
 async def _record(
@@ -86,7 +92,13 @@ async def on_edited(update: Update, context: WorklogContext) -> None:
     services, actor = context.services, context.require_actor()
     async with services.uow() as uow:
         result = await svc.apply_message_edit(
-            uow, services.policy, actor.person_id, text, _source(message), services.clock.now()
+            uow,
+            services.policy,
+            actor.person_id,
+            text,
+            _source(message),
+            services.clock.now(),
+            attachment=_attachment(message),
         )
     if result is None:
         return
@@ -102,7 +114,7 @@ async def on_button(update: Update, context: WorklogContext) -> None:
     query = update.callback_query
     assert query is not None
     match = CALLBACK.match(query.data or "")
-    if match is None:
+    if match is None or int(match.group(1) or match.group(2)) > MAX_ENTRY_ID:
         await query.answer(zh.STALE_BUTTON)
         return
     services, actor = context.services, context.require_actor()
@@ -148,7 +160,8 @@ async def cmd_today(update: Update, context: WorklogContext) -> None:
     async with services.uow() as uow:
         view = await svc.day_view(uow, actor.person_id, today)
     assert update.message is not None
-    await update.message.reply_text(render.day(view))
+    for text in render.day(view):
+        await update.message.reply_text(text)
 
 
 async def _period(update: Update, context: WorklogContext, kind: str) -> None:

@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import zh
 from bot.context import WorklogContext
 from bot.errors import DomainError
-from bot.intake import is_transient, report_transient
+from bot.intake import forget_update, is_transient, report_transient
 from bot.services.identity import find_actor, refuse_stranger
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,11 @@ async def identify(update: Update, context: WorklogContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
     if user is None or user.is_bot:
+        forget_update()
         raise ApplicationHandlerStop
     if chat is not None and chat.type != ChatType.PRIVATE:
         # The log is personal: never record group chatter, say so only when addressed.
+        forget_update()
         if update.message and (update.message.text or "").startswith("/"):
             await update.message.reply_text(zh.GROUP_CHAT)
         raise ApplicationHandlerStop
@@ -40,12 +42,18 @@ async def identify(update: Update, context: WorklogContext) -> None:
     if message is not None and (message.text or "").startswith("/start"):
         return  # binding happens in the /start handler
     services = context.services
-    async with services.uow() as uow:
-        actor = await find_actor(uow, user.id)
-        if actor is None:
-            kind = "callback" if update.callback_query else "message"
-            await refuse_stranger(uow, user.id, kind, services.clock.now())
+    now = services.clock.now()
+    actor = services.actors.get(user.id, now)
     if actor is None:
+        async with services.uow() as uow:
+            actor = await find_actor(uow, user.id)
+            if actor is None:
+                kind = "callback" if update.callback_query else "message"
+                await refuse_stranger(uow, user.id, kind, now)
+        if actor is not None:
+            services.actors.put(user.id, actor, now)
+    if actor is None:
+        forget_update()
         if update.callback_query:
             await update.callback_query.answer(zh.NOT_REGISTERED, show_alert=True)
         elif update.effective_message is not None and update.message is not None:

@@ -52,37 +52,51 @@ def entry_line(entry: LogEntry, with_late_mark: bool = True) -> str:
 def recorded_text(entries: Sequence[LogEntry], work_date: date, late: bool, hint: bool) -> str:
     live = [e for e in entries if not e.withdrawn]
     head = zh.RECORDED_LATE_HEAD if late else zh.RECORDED_HEAD
-    lines = [head.format(date=md(work_date), count=len(live))]
-    lines += [entry_line(e, with_late_mark=False) for e in entries]
+    tail: list[str] = []
     overlong = [str(e.item_no) for e in entries if e.is_overlong and not e.withdrawn]
     if overlong:
-        lines.append(zh.OVERLONG_NOTE.format(numbers="、".join(overlong)))
+        tail.append(zh.OVERLONG_NOTE.format(numbers="、".join(overlong)))
     if hint:
-        lines.append(zh.AFTER_HOURS_HINT)
-    return "\n".join(lines)
+        tail.append(zh.AFTER_HOURS_HINT)
+    lines = [head.format(date=md(work_date), count=len(live))]
+    # One message with buttons, so it cannot be split: list what fits, count the rest.
+    room = MESSAGE_LIMIT - len(lines[0]) - sum(len(t) + 1 for t in tail) - len(zh.MORE_ITEMS)
+    for listed, entry in enumerate(entries):
+        line = entry_line(entry, with_late_mark=False)
+        room -= len(line) + 1
+        if room < 0:
+            lines.append(zh.MORE_ITEMS.format(n=len(entries) - listed))
+            break
+        lines.append(line)
+    return "\n".join(lines + tail)
 
 
-def recorded_keyboard(entries: Sequence[LogEntry]) -> InlineKeyboardMarkup | None:
+def recorded_keyboard(
+    entries: Sequence[LogEntry], after_hours: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Withdraw and kind buttons; after hours the kind button says what the hint asks to tap."""
     live = [e for e in entries if not e.withdrawn][:MAX_BUTTON_ENTRIES]
     if not live:
         return None
     single = len(entries) == 1
     rows = []
     for e in live:
-        label = zh.KIND_LABELS[e.kind]
         next_code = KIND_CODES[NEXT_KIND[e.kind]]
+        if after_hours and e.kind == EntryKind.REGULAR.value:
+            kind_text = zh.BUTTON_AFTER_HOURS
+            if not single:
+                kind_text = zh.BUTTON_KIND_N.format(n=e.item_no, label=kind_text)
+        elif single:
+            kind_text = zh.BUTTON_KIND.format(label=zh.KIND_LABELS[e.kind])
+        else:
+            kind_text = zh.BUTTON_KIND_N.format(n=e.item_no, label=zh.KIND_LABELS[e.kind])
         rows.append(
             [
                 InlineKeyboardButton(
                     zh.BUTTON_WITHDRAW if single else zh.BUTTON_WITHDRAW_N.format(n=e.item_no),
                     callback_data=f"w:{e.id}",
                 ),
-                InlineKeyboardButton(
-                    zh.BUTTON_KIND.format(label=label)
-                    if single
-                    else zh.BUTTON_KIND_N.format(n=e.item_no, label=label),
-                    callback_data=f"k:{e.id}:{next_code}",
-                ),
+                InlineKeyboardButton(kind_text, callback_data=f"k:{e.id}:{next_code}"),
             ]
         )
     return InlineKeyboardMarkup(rows)
@@ -90,19 +104,20 @@ def recorded_keyboard(entries: Sequence[LogEntry]) -> InlineKeyboardMarkup | Non
 
 def recorded(result: Recorded) -> tuple[str, InlineKeyboardMarkup | None]:
     text = recorded_text(result.entries, result.work_date, result.late, result.after_hours)
-    return text, recorded_keyboard(result.entries)
+    return text, recorded_keyboard(result.entries, result.after_hours)
 
 
-def day(view: DayView) -> str:
+def day(view: DayView) -> list[str]:
+    """One day's entries, split into messages that fit Telegram's limit."""
     weekday = zh.WEEKDAYS[view.work_date.weekday()]
     live = [e for e in view.entries if not e.withdrawn]
     if not view.entries and view.reflection is None:
-        return zh.DAY_EMPTY.format(date=md(view.work_date), weekday=weekday)
+        return [zh.DAY_EMPTY.format(date=md(view.work_date), weekday=weekday)]
     lines = [zh.DAY_HEAD.format(date=md(view.work_date), weekday=weekday, count=len(live))]
     lines += [entry_line(e) for e in view.entries]
     if view.reflection is not None:
         lines.append(zh.REFLECTION_LINE.format(text=short(view.reflection.text)))
-    return "\n".join(lines)
+    return pack(["\n".join(lines)])
 
 
 def _rate(value: float | None) -> str:

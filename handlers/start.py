@@ -9,6 +9,8 @@ from telegram.error import TelegramError
 
 from bot import zh
 from bot.context import WorklogContext
+from bot.errors import InviteInvalid
+from bot.intake import forget_update
 from bot.services.identity import bind_account, find_actor, refuse_stranger
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,18 @@ async def cmd_start(update: Update, context: WorklogContext) -> None:
             if actor is None:
                 await refuse_stranger(uow, user.id, "start", now)
         if actor is None:
+            forget_update()
             await message.reply_text(zh.NOT_REGISTERED)
         else:
             await message.reply_text(zh.ALREADY_BOUND.format(name=actor.name, unit=actor.unit_name))
         return
     async with services.uow() as uow:
-        binding = await bind_account(uow, token[:64], user.id, now)
+        try:
+            binding = await bind_account(uow, token[:64], user.id, now, services.config.logging.tz)
+        except InviteInvalid:
+            forget_update()  # a failed binding keeps only the audit line
+            raise
+    services.actors.forget(user.id, binding.revoked_telegram_id)
     actor = binding.actor
     template = zh.ALREADY_BOUND if binding.already_bound else zh.BOUND
     await message.reply_text(template.format(name=actor.name, unit=actor.unit_name))

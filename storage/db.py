@@ -34,6 +34,9 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
+        # Session.close() already rolled back; a second rollback on check-in is one more
+        # round trip to the aiosqlite thread for every unit of work.
+        kwargs["pool_reset_on_return"] = None
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)

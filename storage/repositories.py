@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,21 @@ from storage.models import (
     Person,
     Reflection,
     Unit,
+)
+
+# Built once: this query runs for every log message, and building a select costs more than
+# running it on SQLite.
+_INTAKE_STATE = select(
+    select(func.coalesce(func.max(LogEntry.item_no), 0) + 1)
+    .where(LogEntry.person_id == bindparam("person"), LogEntry.work_date == bindparam("day"))
+    .scalar_subquery(),
+    select(LogEntry.id)
+    .where(
+        LogEntry.source_chat_id == bindparam("chat"),
+        LogEntry.source_message_id == bindparam("message"),
+    )
+    .limit(1)
+    .scalar_subquery(),
 )
 
 
@@ -118,6 +133,17 @@ class EntryRepository(_Repository):
                 .order_by(LogEntry.source_part)
             )
         ).all()
+
+    async def intake_state(
+        self, person_id: int, work_date: date, chat_id: int, message_id: int
+    ) -> tuple[int, bool]:
+        """The day's next item number, and whether this message already produced entries.
+
+        One round trip: this runs for every log message.
+        """
+        params = {"person": person_id, "day": work_date, "chat": chat_id, "message": message_id}
+        row = (await self.session.execute(_INTAKE_STATE, params)).one()
+        return int(row[0]), row[1] is not None
 
     async def next_item_no(self, person_id: int, work_date: date) -> int:
         current = await self.session.scalar(
@@ -281,6 +307,12 @@ class InboxRepository(_Repository):
                 InboxUpdate.status == InboxStatus.PENDING.value,
             )
             .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
+        )
+
+    async def scrub(self, inbox_id: int) -> None:
+        """Drop an update's content, keeping only that it was received (and its dedup key)."""
+        await self.session.execute(
+            update(InboxUpdate).where(InboxUpdate.id == inbox_id).values(payload="{}")
         )
 
     async def record_failure(self, inbox_id: int, error: str, give_up: bool) -> None:

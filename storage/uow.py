@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar
 from types import TracebackType
@@ -25,11 +26,18 @@ current_inbox_id: ContextVar[int | None] = ContextVar("current_inbox_id", defaul
 class UnitOfWork:
     """`async with uow:` opens a transaction; leaving without `commit()` rolls it back."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None = None
+    ) -> None:
         self._sessions = sessions
+        # SQLite has one writer: concurrent transactions would meet SQLITE_BUSY and sleep, so
+        # units of work take turns instead. Never open a unit of work inside another.
+        self._lock = lock
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
+        if self._lock is not None:
+            await self._lock.acquire()
         session = self._sessions()
         self._session = session
         self.people = PeopleRepository(session)
@@ -48,8 +56,12 @@ class UnitOfWork:
         assert self._session is not None
         # close() rolls back what was not committed; unlike rollback() it leaves loaded
         # objects readable (detached, not expired) for the reply that follows.
-        await self._session.close()
-        self._session = None
+        try:
+            await self._session.close()
+        finally:
+            self._session = None
+            if self._lock is not None:
+                self._lock.release()
 
     @property
     def session(self) -> AsyncSession:

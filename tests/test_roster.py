@@ -156,7 +156,10 @@ async def audit_details(uow_factory: Callable[[], UnitOfWork], action: str) -> l
         return [json.loads(line.detail) for line in lines]
 
 
-def row(line: int, rid: str, name: str, unit: str = "县发改委", sup: str = "", role: str = ""):
+def row(
+    line: int, rid: str, name: str, unit: str = "县发改委", sup: str = "", role: str = ""
+) -> RosterRow:
+    """A row with position 科员, for tests about ids, supervisors and roles."""
     return RosterRow(line, rid, name, unit, "科员", sup, role)
 
 
@@ -352,8 +355,16 @@ async def test_reimport_updates_without_duplicating_and_keeps_binding(uow_factor
     assert (report.created, report.updated, report.unchanged, report.refused) == (1, 3, 9, [])
     assert report.units_created == 1
     expected = dict(SAMPLE_STATE)
-    expected["1004"] = ("刘洋", "市住建局", "城建科副科长", "2002", "cadre,supervisor",
-                        ids["1004"] + 700, True)  # fmt: skip
+    bound_1004 = ids["1004"] + 700
+    expected["1004"] = (
+        "刘洋",
+        "市住建局",
+        "城建科副科长",
+        "2002",
+        "cadre,supervisor",
+        bound_1004,
+        True,
+    )
     expected["1005"] = ("陈静", "县发改委", "办公室主任", "1001", "cadre", None, True)
     # Only reactivated: the binding stays.
     expected["2003"] = (*SAMPLE_STATE["2003"][:5], ids["2003"] + 700, True)
@@ -463,6 +474,19 @@ async def test_three_person_cycle_is_refused_with_its_subordinates(uow_factory, 
     ]
     people = await stored_people(uow_factory)
     assert {rid: p[3] for rid, p in people.items()} == {"F": None, "G": "F"}
+
+
+@pytest.mark.asyncio
+async def test_long_cycle_is_shown_short(uow_factory, clock) -> None:
+    rows = [row(n + 2, f"P{n}", f"人{n}", sup=f"P{(n + 1) % 8}") for n in range(8)]
+
+    report = await run_import(uow_factory, clock, rows)
+
+    assert [r.code for r in report.refused] == [RefusalCode.SUPERVISOR_CYCLE] * 8
+    assert report.refused[6].reason == (
+        "第8行：上级关系形成循环 P6 → P7 → P0 → P1 → P2 → …… → P6（共8人）"
+    )
+    assert await stored_people(uow_factory) == {}
 
 
 @pytest.mark.asyncio
@@ -607,7 +631,6 @@ def city_roster(units: int, per_unit: int) -> list[RosterRow]:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_import_35000_people(uow_factory, clock) -> None:
     rows = city_roster(units=700, per_unit=50)
     assert len(rows) == 35_000

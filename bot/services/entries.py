@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ LEAVE_FUTURE_DAYS = 180
 LEAVE_MAX_DAYS = 92
 # Commands refuse arguments beyond this; plain messages are never refused, only flagged.
 COMMAND_TEXT_LIMIT = 4000
+# History action of an entry withdrawn because its line was removed from the edited message.
+EDIT_WITHDRAW = "edit_withdraw"
 
 
 class Extractor(Protocol):
@@ -122,8 +125,10 @@ async def _new_entries(
     late: bool = False,
     attachment: str | None = None,
     first_part: int = 0,
+    next_no: int | None = None,
 ) -> list[LogEntry]:
-    next_no = await uow.entries.next_item_no(person_id, work_date)
+    if next_no is None:
+        next_no = await uow.entries.next_item_no(person_id, work_date)
     entries = [
         LogEntry(
             person_id=person_id,
@@ -159,14 +164,25 @@ async def record_message(
 ) -> Recorded:
     """Store one message as one entry per item (一事一记), dated by when it was sent."""
     work_date = policy.work_date(source.sent_at)
-    existing = await uow.entries.from_message(source.chat_id, source.message_id)
-    if existing:
-        return Recorded(work_date, list(existing), replayed=True)
+    next_no, seen = await uow.entries.intake_state(
+        person_id, work_date, source.chat_id, source.message_id
+    )
+    if seen:
+        existing = await uow.entries.from_message(source.chat_id, source.message_id)
+        return Recorded(existing[0].work_date, list(existing), replayed=True)
     items = split_items(text)
     if not items:
         raise UsageError(zh.EMPTY_MESSAGE)
     entries = await _new_entries(
-        uow, policy, person_id, work_date, items, source, now, attachment=attachment
+        uow,
+        policy,
+        person_id,
+        work_date,
+        items,
+        source,
+        now,
+        attachment=attachment,
+        next_no=next_no,
     )
     await uow.commit()
     return Recorded(work_date, entries, after_hours=policy.after_hours(source.sent_at))
@@ -179,14 +195,16 @@ async def apply_message_edit(
     text: str,
     source: Source,
     now: datetime,
+    attachment: str | None = None,
 ) -> Recorded | None:
     """Bring the entries of an edited Telegram message in line with its new text (history kept).
 
-    Returns None when nothing changed. A message that never produced entries is recorded now.
+    Returns None when nothing changed. A message that never produced entries (a photo sent
+    without a caption) is recorded now, with its attachment.
     """
     existing = list(await uow.entries.from_message(source.chat_id, source.message_id))
     if not existing:
-        return await record_message(uow, policy, person_id, text, source, now)
+        return await record_message(uow, policy, person_id, text, source, now, attachment)
     if existing[0].person_id != person_id:
         raise NotAllowed(zh.STALE_BUTTON)
     work_date = existing[0].work_date
@@ -200,14 +218,18 @@ async def apply_message_edit(
         raise UsageError(zh.EMPTY_MESSAGE)
     changed: list[LogEntry] = []
     for entry, item in zip(existing, items, strict=False):
-        if entry.text == item:
+        # A line that an earlier edit removed is back: its entry comes back too.
+        restore = entry.withdrawn and await _removed_by_edit(uow, entry)
+        if entry.text == item and not restore:
             continue
         before = _snapshot(entry)
         entry.text = item
         entry.collaborator = policy.extractor.extract(item)
         entry.is_overlong = is_overlong(item, policy.rules.max_item_chars)
+        entry.withdrawn = entry.withdrawn and not restore
         entry.updated_at = now
-        await uow.entries.add_history(entry, person_id, now, "edit", before, _snapshot(entry))
+        action = "restore" if restore else "edit"
+        await uow.entries.add_history(entry, person_id, now, action, before, _snapshot(entry))
         changed.append(entry)
     for entry in existing[len(items) :]:
         if entry.withdrawn:
@@ -215,7 +237,9 @@ async def apply_message_edit(
         before = _snapshot(entry)
         entry.withdrawn = True
         entry.updated_at = now
-        await uow.entries.add_history(entry, person_id, now, "withdraw", before, _snapshot(entry))
+        await uow.entries.add_history(
+            entry, person_id, now, EDIT_WITHDRAW, before, _snapshot(entry)
+        )
         changed.append(entry)
     if len(items) > len(existing):
         last_part = max(e.source_part or 0 for e in existing)
@@ -234,6 +258,12 @@ async def apply_message_edit(
         return None
     await uow.commit()
     return Recorded(work_date, changed, late=existing[0].is_late)
+
+
+async def _removed_by_edit(uow: UnitOfWork, entry: LogEntry) -> bool:
+    """Whether the entry was withdrawn because its line left the edited message (not by /del)."""
+    history = await uow.entries.history(entry.id)
+    return bool(history) and history[-1].action == EDIT_WITHDRAW
 
 
 async def _own_entry(
@@ -356,6 +386,12 @@ def resolve_past_date(policy: LogPolicy, text: str, today: date) -> date:
     day = parse_date(text, today)
     if day is None:
         raise UsageError(zh.BAD_DATE.format(text=text))
+    if day.year < today.year and not re.search(r"\d{4}", text):
+        # "11-25" typed on 11-23 means this year's 11-25 (ahead), not last year's.
+        with contextlib.suppress(ValueError):  # 02-29
+            this_year = day.replace(year=today.year)
+            if this_year - today < today - day:
+                day = this_year
     if day > today:
         raise NotAllowed(zh.FUTURE_DATE.format(date=_md(day)))
     return day
@@ -437,6 +473,8 @@ async def add_absence(
     reason = " ".join(reason.split())
     if not reason:
         raise UsageError(zh.LEAVE_NO_REASON)
+    if len(reason) > COMMAND_TEXT_LIMIT:
+        raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
     start = _leave_date(start_text, today)
     end = _leave_date(end_text, today) if end_text else start
     if end < start:
@@ -454,7 +492,7 @@ async def add_absence(
         person_id=person_id,
         start_date=start,
         end_date=end,
-        reason=reason[:COMMAND_TEXT_LIMIT],
+        reason=reason,
         created_at=now,
         withdrawn=False,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot import zh
 from bot.errors import InviteInvalid
@@ -24,6 +24,35 @@ class Actor:
     @classmethod
     def of(cls, person: Person) -> Actor:
         return cls(person.id, person.roster_id, person.name, person.unit.name, person.role_set)
+
+
+class ActorCache:
+    """Recently seen accounts, so a burst of messages does not look the person up each time.
+
+    Only bound accounts are cached; /start forgets the accounts it changes, and roster changes
+    made by the CLI reach the bot within `ttl`.
+    """
+
+    def __init__(self, ttl_seconds: float = 60, max_size: int = 50_000) -> None:
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.max_size = max_size
+        self._items: dict[int, tuple[Actor, datetime]] = {}
+
+    def get(self, telegram_user_id: int, now: datetime) -> Actor | None:
+        item = self._items.get(telegram_user_id)
+        if item is None or now - item[1] > self.ttl:
+            return None
+        return item[0]
+
+    def put(self, telegram_user_id: int, actor: Actor, now: datetime) -> None:
+        if len(self._items) >= self.max_size:
+            self._items.clear()
+        self._items[telegram_user_id] = (actor, now)
+
+    def forget(self, *telegram_user_ids: int | None) -> None:
+        for telegram_user_id in telegram_user_ids:
+            if telegram_user_id is not None:
+                self._items.pop(telegram_user_id, None)
 
 
 @dataclass(frozen=True)
@@ -49,9 +78,12 @@ async def refuse_stranger(
 
 
 async def bind_account(
-    uow: UnitOfWork, token: str, telegram_user_id: int, now: datetime
+    uow: UnitOfWork, token: str, telegram_user_id: int, now: datetime, tz: tzinfo = UTC
 ) -> Binding:
-    """Redeem an invite: bind the account, cutting off any account bound to the person before."""
+    """Redeem an invite: bind the account, cutting off any account bound to the person before.
+
+    `tz` is the organisation's time zone, in which an expiry date is shown.
+    """
     invite = await uow.invites.by_token(token) if token else None
     if invite is None:
         await _refuse(uow, telegram_user_id, "unknown_token", now)
@@ -67,7 +99,8 @@ async def bind_account(
         raise InviteInvalid(zh.INVITE_USED)
     if invite.expires_at <= now:
         await _refuse(uow, telegram_user_id, "expired_token", now, invite.person_id)
-        raise InviteInvalid(zh.INVITE_EXPIRED.format(date=invite.expires_at.date().isoformat()))
+        expired_on = invite.expires_at.astimezone(tz).date()
+        raise InviteInvalid(zh.INVITE_EXPIRED.format(date=expired_on.isoformat()))
     if not person.active:
         await _refuse(uow, telegram_user_id, "inactive_person", now, invite.person_id)
         raise InviteInvalid(zh.INVITE_INACTIVE)

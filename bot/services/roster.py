@@ -64,6 +64,7 @@ REFUSED_SUPERVISOR_CYCLE = "第{line}行：上级关系形成循环 {chain}"
 REFUSED_SUPERVISOR_REFUSED = (
     "第{line}行：上级 {supervisor_id}（第{supervisor_line}行）未导入，本行也未导入"
 )
+CYCLE_LONG = "{chain} → …… → {first}（共{count}人）"
 REPORT_SUMMARY = (
     "花名册导入完成：新增 {created} 人，更新 {updated} 人，未变 {unchanged} 人，"
     "未导入 {refused} 行。"
@@ -128,6 +129,7 @@ _ROLE_SEPARATORS = re.compile(r"[,;、|/，；\s]+")
 _HEADER_NOISE = re.compile(r"[（(][^)）]*[)）]|[\s_\-]+")
 _INVISIBLE = "\ufeff\u200b"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+CYCLE_SHOWN = 5  # people named in a refusal for a supervisor loop
 _CHUNK = 5000  # ids per IN (...) query: far below SQLite's and asyncpg's parameter limits
 
 
@@ -406,6 +408,7 @@ class _Plan:
     accepted: dict[str, RosterRow] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
     first_row: dict[str, RosterRow] = field(default_factory=dict)  # by roster id, file order
+    position: dict[str, int] = field(default_factory=dict)  # of the first row, by roster id
     refusals: dict[int, Refusal] = field(default_factory=dict)  # by row position
 
     def refuse(self, position: int, row: RosterRow, code: RefusalCode, reason: str) -> None:
@@ -433,7 +436,7 @@ async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]
         roster_id: roster_id_of.get(person.supervisor_id) if person.supervisor_id else None
         for roster_id, person in stored.items()
     }
-    _check_supervisors(plan, rows, stored_supervisor)
+    _check_supervisors(plan, stored_supervisor)
 
     accepted = plan.accepted
     unit_ids, units_created = await _ensure_units(session, {r.unit for r in accepted.values()})
@@ -540,6 +543,7 @@ def _check_rows(rows: Sequence[RosterRow]) -> _Plan:
             plan.refuse(position, row, RefusalCode.DUPLICATE_ID, reason)
             continue
         plan.first_row[rid] = row
+        plan.position[rid] = position
         refusal = _row_problem(row)
         if refusal is not None:
             plan.refuse(position, row, *refusal)
@@ -573,11 +577,8 @@ def _row_problem(row: RosterRow) -> tuple[RefusalCode, str] | None:
     return None
 
 
-def _check_supervisors(
-    plan: _Plan, rows: Sequence[RosterRow], stored_supervisor: dict[str, str | None]
-) -> None:
+def _check_supervisors(plan: _Plan, stored_supervisor: dict[str, str | None]) -> None:
     """Refuse unknown supervisors, cycles and (transitively) subordinates of refused rows."""
-    position_of = {id(row): position for position, row in enumerate(rows)}
     children: dict[str, list[RosterRow]] = defaultdict(list)
     for row in plan.accepted.values():
         if row.supervisor_id:
@@ -589,8 +590,8 @@ def _check_supervisors(
     )
 
     def refuse(row: RosterRow, code: RefusalCode, reason: str) -> None:
-        plan.refuse(position_of[id(row)], row, code, reason)
-        if True:
+        plan.refuse(plan.position[row.roster_id], row, code, reason)
+        if row.roster_id not in stored_supervisor:
             pending.append(row.roster_id)
 
     for row in list(plan.accepted.values()):
@@ -616,13 +617,21 @@ def _check_supervisors(
                 row = plan.accepted.get(rid)
                 if row is None:
                     continue  # a stored person whose file row was refused: keeps stored data
-                chain = " → ".join([*cycle[index:], *cycle[:index], rid])
+                chain = _chain_text([*cycle[index:], *cycle[:index]])
                 reason = REFUSED_SUPERVISOR_CYCLE.format(line=row.line, chain=chain)
                 refuse(row, RefusalCode.SUPERVISOR_CYCLE, reason)
                 refused_any = True
         # Refusing a cycle brings back stored supervisors, which could close a new cycle.
         if not refused_any:
             return
+
+
+def _chain_text(cycle: list[str]) -> str:
+    """The loop as "1 → 2 → 3 → 1", cut short when long so a refusal stays one line."""
+    if len(cycle) <= CYCLE_SHOWN:
+        return " → ".join([*cycle, cycle[0]])
+    shown = " → ".join(cycle[:CYCLE_SHOWN])
+    return CYCLE_LONG.format(chain=shown, first=cycle[0], count=len(cycle))
 
 
 def _cycles(supervisor_of: dict[str, str | None]) -> list[list[str]]:
@@ -658,11 +667,17 @@ async def _stored_people(session: AsyncSession) -> dict[str, _Stored]:
         )
     )
     return {
-        rid: _Stored(
-            pid, name, unit_id, position, supervisor_id, roles_value(roles.split(",")), active
-        )
+        rid: _Stored(pid, name, unit_id, position, supervisor_id, _stored_roles(roles), active)
         for rid, pid, name, unit_id, position, supervisor_id, roles, active in result.all()
     }
+
+
+def _stored_roles(value: str) -> str:
+    """Stored roles in canonical order; a value this module did not write is kept as is."""
+    try:
+        return roles_value(value.split(","))
+    except ValueError:
+        return value
 
 
 async def _ensure_units(session: AsyncSession, names: set[str]) -> tuple[dict[str, int], int]:

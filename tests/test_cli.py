@@ -1,0 +1,104 @@
+"""The operator's CLI as an admin uses it on a fresh machine (SQLite)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, config_from_dict, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "data" / "roster_sample.csv"
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("WORKLOG_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("WORKLOG_DATABASE_URL", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[telegram]\nbot_username = "county_worklog_bot"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/worklog.db"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_init_import_and_invite(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-c", str(config_file), "init"]) == 0
+    db = config_file.parent / "data" / "worklog.db"
+    assert db.exists()
+    assert main(["-c", str(config_file), "roster", "import", str(SAMPLE)]) == 0
+    assert "新增 12 人，更新 0 人，未变 0 人，未导入 0 行" in capsys.readouterr().out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from people").fetchone()[0] == 12
+        assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+        roster_id = conn.execute("select roster_id from people order by id").fetchone()[0]
+    # Re-import updates, never duplicates.
+    assert main(["-c", str(config_file), "roster", "import", str(SAMPLE)]) == 0
+    assert "新增 0 人，更新 0 人，未变 12 人，未导入 0 行" in capsys.readouterr().out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from people").fetchone()[0] == 12
+    assert main(["-c", str(config_file), "invite", roster_id, "NOPE"]) == 1
+    out = capsys.readouterr().out
+    assert "https://t.me/county_worklog_bot?start=" in out
+    assert "NOPE" in out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from invites").fetchone()[0] == 1
+
+
+def test_bad_roster_file_is_a_clear_error(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("工号,单位\n1,县发改委\n", encoding="utf-8")
+    assert main(["-c", str(config_file), "roster", "import", str(bad)]) == 2
+    assert "姓名" in capsys.readouterr().err
+    assert main(["-c", str(config_file), "roster", "import", str(tmp_path / "none.csv")]) == 2
+
+
+def test_run_without_token_names_the_key(config_file: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config_file), "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 2
+    assert "telegram.token" in result.stderr
+    assert "WORKLOG_TELEGRAM_TOKEN" in result.stderr
+
+
+def test_config_rejects_unknown_keys_and_takes_secrets_from_env() -> None:
+    with pytest.raises(ConfigError, match=r"telegram\.tokn"):
+        config_from_dict({"telegram": {"tokn": "x"}}, env={})
+    with pytest.raises(ConfigError, match="rollover_hour"):
+        config_from_dict({"logging": {"rollover_hour": 30}}, env={})
+    with pytest.raises(ConfigError, match="work_day_start"):
+        config_from_dict({"logging": {"work_day_start": "late"}}, env={})
+    cfg = config_from_dict(
+        {"telegram": {"token": "from-file"}},
+        env={"WORKLOG_TELEGRAM_TOKEN": "from-env", "WORKLOG_DATABASE_URL": "sqlite+aiosqlite://"},
+    )
+    assert cfg.telegram.token == "from-env"
+    assert cfg.database.url == "sqlite+aiosqlite://"
+
+
+def test_example_config_documents_every_key() -> None:
+    import tomllib
+    from dataclasses import fields
+
+    from bot.config import _SECTIONS
+
+    example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    config_from_dict(example, env={})  # it is valid
+    for section, cls in _SECTIONS.items():
+        assert set(example[section]) == {f.name for f in fields(cls)}, section
+    assert load_config(ROOT / "config.example.toml").telegram.poll_timeout == 30
