@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 
 from bot import zh
@@ -115,7 +115,7 @@ async def on_button(update: Update, context: WorklogContext) -> None:
     assert query is not None
     match = CALLBACK.match(query.data or "")
     if match is None or int(match.group(1) or match.group(2)) > MAX_ENTRY_ID:
-        await query.answer(zh.STALE_BUTTON)
+        await _answer(query, zh.STALE_BUTTON)
         return
     services, actor = context.services, context.require_actor()
     now = services.clock.now()
@@ -136,7 +136,7 @@ async def on_button(update: Update, context: WorklogContext) -> None:
             siblings = list(
                 await uow.entries.from_message(entry.source_chat_id, entry.source_message_id)
             )
-    await query.answer(note)
+    await _answer(query, note)
     if query.message is not None and getattr(query.message, "text", None):
         text = render.recorded_text(siblings, entry.work_date, entry.is_late, hint=False)
         try:
@@ -144,6 +144,15 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         except BadRequest as exc:  # a repeated tap leaves the message as it was
             if "not modified" not in str(exc):
                 raise
+
+
+async def _answer(query: CallbackQuery, text: str) -> None:
+    """Answer a button press; a press answered before (a replay after a restart) is fine."""
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        if "query is too old" not in str(exc).lower():
+            raise
 
 
 def _number_and_text(message: Message, usage: str) -> tuple[int, str]:

@@ -45,11 +45,16 @@ async def identify(update: Update, context: WorklogContext) -> None:
     now = services.clock.now()
     actor = services.actors.get(user.id, now)
     if actor is None:
-        async with services.uow() as uow:
-            actor = await find_actor(uow, user.id)
-            if actor is None:
-                kind = "callback" if update.callback_query else "message"
-                await refuse_stranger(uow, user.id, kind, now)
+        try:
+            async with services.uow() as uow:
+                actor = await find_actor(uow, user.id)
+                if actor is None:
+                    kind = "callback" if update.callback_query else "message"
+                    await refuse_stranger(uow, user.id, kind, now)
+        except Exception as exc:
+            # PTB would go on to the next handler group: handle it here and stop instead.
+            await handle_exception(update, exc)
+            raise ApplicationHandlerStop from exc
         if actor is not None:
             services.actors.put(user.id, actor, now)
     if actor is None:
@@ -63,8 +68,13 @@ async def identify(update: Update, context: WorklogContext) -> None:
 
 
 async def on_error(update: object, context: WorklogContext) -> None:
+    """The application's error handler."""
+    if context.error is not None:
+        await handle_exception(update, context.error)
+
+
+async def handle_exception(update: object, error: BaseException) -> None:
     """One place that turns exceptions into replies; infrastructure failures are retried."""
-    error = context.error
     if isinstance(error, DomainError):
         await _tell(update, error.reply)
         return

@@ -290,11 +290,12 @@ class InboxRepository(_Repository):
             )
         ).all()
 
-    async def mark_done(self, inbox_id: int, error: str | None) -> None:
+    async def mark_done(self, inbox_id: int) -> None:
+        """Mark one update processed; the last error of earlier attempts stays on record."""
         await self.session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.id == inbox_id, InboxUpdate.status == InboxStatus.PENDING.value)
-            .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC), last_error=error)
+            .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
         )
 
     async def mark_many_done(self, inbox_ids: Sequence[int]) -> None:

@@ -72,7 +72,7 @@ class UnitOfWork:
         """Commit, marking the inbox update being processed (if any) as done with it."""
         inbox_id = current_inbox_id.get()
         if inbox_id is not None:
-            await self.inbox.mark_done(inbox_id, None)
+            await self.inbox.mark_done(inbox_id)
         await self.session.commit()
 
 

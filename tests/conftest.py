@@ -19,6 +19,9 @@ from bot.clock import FrozenClock
 from storage.db import create_engine
 from storage.migrate import upgrade
 
+# PTB 22 warns unless durations are timedeltas; the product opts in the same way (bot.cli).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 PG_HOST = os.environ.get("WORKLOG_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("WORKLOG_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("WORKLOG_TEST_PG_USER", "postgres")
