@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -50,9 +50,16 @@ def is_transient(error: BaseException | None) -> bool:
         return False
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
+    # IntegrityError: a race on a day's entry numbers; retrying renumbers (and a real bug
+    # ends parked as failed, its text still in the inbox, rather than lost).
     return isinstance(
         error,
-        OperationalError | SAInterfaceError | NetworkError | ConnectionError | TimeoutError,
+        OperationalError
+        | SAInterfaceError
+        | IntegrityError
+        | NetworkError
+        | ConnectionError
+        | TimeoutError,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,19 +24,36 @@ from storage.models import (
     Unit,
 )
 
-# Built once: this query runs for every log message, and building a select costs more than
-# running it on SQLite.
-_INTAKE_STATE = select(
-    select(func.coalesce(func.max(LogEntry.item_no), 0) + 1)
-    .where(LogEntry.person_id == bindparam("person"), LogEntry.work_date == bindparam("day"))
-    .scalar_subquery(),
-    select(LogEntry.id)
-    .where(
-        LogEntry.source_chat_id == bindparam("chat"),
-        LogEntry.source_message_id == bindparam("message"),
+# New entries are numbered after the day's last one inside the INSERT itself, so recording a
+# message is one statement; (person, day, number) is unique, so a race cannot double-number.
+_ENTRY_COLUMNS = (
+    "person_id",
+    "work_date",
+    "text",
+    "kind",
+    "collaborator",
+    "is_late",
+    "is_overlong",
+    "attachment_file_id",
+    "source_chat_id",
+    "source_message_id",
+    "source_part",
+    "withdrawn",
+    "created_at",
+    "updated_at",
+)
+_INSERT_NUMBERED = (
+    insert(LogEntry.__table__)
+    .values(
+        item_no=select(func.coalesce(func.max(LogEntry.item_no), 0))
+        .where(
+            LogEntry.person_id == bindparam("day_person"),
+            LogEntry.work_date == bindparam("day_date"),
+        )
+        .scalar_subquery()
+        + 1
     )
-    .limit(1)
-    .scalar_subquery(),
+    .returning(LogEntry.id, LogEntry.item_no)
 )
 
 
@@ -134,28 +151,16 @@ class EntryRepository(_Repository):
             )
         ).all()
 
-    async def intake_state(
-        self, person_id: int, work_date: date, chat_id: int, message_id: int
-    ) -> tuple[int, bool]:
-        """The day's next item number, and whether this message already produced entries.
+    async def insert_numbered(self, entries: Sequence[LogEntry]) -> None:
+        """Insert new entries of one person and day, setting their ids and day numbers.
 
-        One round trip: this runs for every log message.
+        One statement per entry: whether a multi-row INSERT sees its own earlier rows differs
+        between SQLite and PostgreSQL, and most messages hold a single item anyway.
         """
-        params = {"person": person_id, "day": work_date, "chat": chat_id, "message": message_id}
-        row = (await self.session.execute(_INTAKE_STATE, params)).one()
-        return int(row[0]), row[1] is not None
-
-    async def next_item_no(self, person_id: int, work_date: date) -> int:
-        current = await self.session.scalar(
-            select(func.max(LogEntry.item_no)).where(
-                LogEntry.person_id == person_id, LogEntry.work_date == work_date
-            )
-        )
-        return (current or 0) + 1
-
-    async def add_all(self, entries: Sequence[LogEntry]) -> None:
-        self.session.add_all(entries)
-        await self.session.flush()
+        for entry in entries:
+            params = {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
+            params.update(day_person=entry.person_id, day_date=entry.work_date)
+            entry.id, entry.item_no = (await self.session.execute(_INSERT_NUMBERED, params)).one()
 
     async def add_history(
         self,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import zh
 from bot.config import LoggingRules
 from bot.errors import NotAllowed, NotFound, UsageError
@@ -125,15 +127,11 @@ async def _new_entries(
     late: bool = False,
     attachment: str | None = None,
     first_part: int = 0,
-    next_no: int | None = None,
 ) -> list[LogEntry]:
-    if next_no is None:
-        next_no = await uow.entries.next_item_no(person_id, work_date)
     entries = [
         LogEntry(
             person_id=person_id,
             work_date=work_date,
-            item_no=next_no + i,
             text=item,
             kind=EntryKind.REGULAR.value,
             collaborator=policy.extractor.extract(item),
@@ -149,7 +147,7 @@ async def _new_entries(
         )
         for i, item in enumerate(items)
     ]
-    await uow.entries.add_all(entries)
+    await uow.entries.insert_numbered(entries)
     return entries
 
 
@@ -164,26 +162,20 @@ async def record_message(
 ) -> Recorded:
     """Store one message as one entry per item (一事一记), dated by when it was sent."""
     work_date = policy.work_date(source.sent_at)
-    next_no, seen = await uow.entries.intake_state(
-        person_id, work_date, source.chat_id, source.message_id
-    )
-    if seen:
-        existing = await uow.entries.from_message(source.chat_id, source.message_id)
-        return Recorded(existing[0].work_date, list(existing), replayed=True)
     items = split_items(text)
     if not items:
         raise UsageError(zh.EMPTY_MESSAGE)
-    entries = await _new_entries(
-        uow,
-        policy,
-        person_id,
-        work_date,
-        items,
-        source,
-        now,
-        attachment=attachment,
-        next_no=next_no,
-    )
+    try:
+        entries = await _new_entries(
+            uow, policy, person_id, work_date, items, source, now, attachment=attachment
+        )
+    except IntegrityError:
+        # Processed before (a retry after its reply failed): show what was stored then.
+        await uow.session.rollback()
+        existing = await uow.entries.from_message(source.chat_id, source.message_id)
+        if not existing:
+            raise
+        return Recorded(existing[0].work_date, list(existing), replayed=True)
     await uow.commit()
     return Recorded(work_date, entries, after_hours=policy.after_hours(source.sent_at))
 
