@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import time
 import zipfile
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from openpyxl import Workbook
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import aliased
 
 from bot.clock import FrozenClock
@@ -35,7 +31,6 @@ from bot.services.roster import (
     read_roster_file,
 )
 from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import AuditLog, Invite, Person, Role, Unit
 from storage.uow import UnitOfWork
 
@@ -44,59 +39,6 @@ HEADER = "工号,姓名,单位,职务,上级工号,角色\n"
 T0 = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
 
 # ---------------------------------------------------------------------------------------------
-# Database fixtures: a fresh migrated database per test, on SQLite and on PostgreSQL.
-
-# An existing database on the server to connect to while creating and dropping test ones.
-PG_ADMIN_URL = os.environ.get("WORKLOG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-async def _migrate(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-
-
-async def _pg_admin() -> asyncpg.Connection:
-    """A connection to the admin database; skips the test only if the server is unreachable."""
-    try:
-        return await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    except (OSError, TimeoutError, asyncpg.CannotConnectNowError) as exc:
-        where = make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
-        pytest.skip(f"PostgreSQL not reachable at {where}: {exc!r}")
-
-
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The URL of a fresh, migrated database: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'worklog.db'}"
-        await _migrate(url)
-        yield url
-        return
-    name = f"wl_{secrets.token_hex(8)}"
-    admin = await _pg_admin()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = (
-        make_url(PG_ADMIN_URL)
-        .set(drivername="postgresql+asyncpg", database=name)
-        .render_as_string(hide_password=False)
-    )
-    try:
-        await _migrate(url)
-        yield url
-    finally:
-        admin = await _pg_admin()
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 @pytest_asyncio.fixture
 async def uow_factory(db_url: str) -> AsyncIterator[Callable[[], UnitOfWork]]:
     """Makes units of work on the test database (`async with uow_factory() as uow:`)."""
