@@ -123,6 +123,19 @@ def build_app(config: Config, services: Services) -> Application:
     return app
 
 
+NAMES_REFRESH_SECONDS = 600
+
+
+async def _refresh_names(services: Services) -> None:
+    """Pick up units and people added by a roster import while the bot runs."""
+    while True:
+        await asyncio.sleep(NAMES_REFRESH_SECONDS)
+        try:
+            await services.load_names()
+        except Exception:  # the next round tries again
+            log.exception("could not refresh the roster names")
+
+
 async def set_menu(app: Application) -> None:
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in zh.COMMANDS])
 
@@ -155,8 +168,10 @@ async def serve(
             intake.start()
             log.info("worklog bot @%s is running", app.bot.username)
             stopper = asyncio.create_task(stop.wait())
+            refresher = asyncio.create_task(_refresh_names(services))
             await asyncio.wait([stopper, *intake.tasks], return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
+            refresher.cancel()
             await intake.stop()
             await app.stop()
             if intake.fatal is not None:
