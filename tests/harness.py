@@ -126,10 +126,6 @@ class BotHarness:
         replies = await self.api.wait_for_reply(user.id, count=count, since=mark)
         return [r.get("text", "") for r in replies]
 
-    async def reply_to(self, user: FakeUser, update: dict[str, Any], count: int = 1) -> list[dict]:
-        """Wait for the bot's answer to an update already enqueued (photo, edit, button)."""
-        return await self.api.wait_for_reply(user.id, count=count)
-
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every update sent so far is confirmed, stored and processed."""
         loop = asyncio.get_running_loop()
