@@ -102,9 +102,8 @@ async def on_edited(update: Update, context: WorklogContext) -> None:
         )
     if result is None:
         return
-    reply = render.recorded_text(result.entries, result.work_date, result.late, hint=False)
-    reply = reply.replace(
-        reply.split("\n", 1)[0], zh.EDITED_MESSAGE_HEAD.format(date=render.md(result.work_date))
+    reply = render.recorded_text(
+        result.entries, result.work_date, result.late, hint=False, edited=True
     )
     await message.reply_text(reply, reply_markup=render.recorded_keyboard(result.entries))
 

@@ -49,9 +49,12 @@ def entry_line(entry: LogEntry, with_late_mark: bool = True) -> str:
     return "".join(parts)
 
 
-def recorded_text(entries: Sequence[LogEntry], work_date: date, late: bool, hint: bool) -> str:
+def recorded_text(
+    entries: Sequence[LogEntry], work_date: date, late: bool, hint: bool, edited: bool = False
+) -> str:
     live = [e for e in entries if not e.withdrawn]
     head = zh.RECORDED_LATE_HEAD if late else zh.RECORDED_HEAD
+    head = zh.EDITED_MESSAGE_HEAD if edited else head
     tail: list[str] = []
     overlong = [str(e.item_no) for e in entries if e.is_overlong and not e.withdrawn]
     if overlong:

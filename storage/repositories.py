@@ -78,12 +78,6 @@ class PeopleRepository(_Repository):
         rows = await self.session.scalars(select(Person).where(Person.roster_id.in_(ids)))
         return {p.roster_id: p for p in rows}
 
-    async def all(self) -> Sequence[Person]:
-        return (await self.session.scalars(select(Person).order_by(Person.id))).all()
-
-    async def units(self) -> Sequence[Unit]:
-        return (await self.session.scalars(select(Unit).order_by(Unit.id))).all()
-
     async def unit_by_name(self, name: str) -> Unit | None:
         return await self.session.scalar(select(Unit).where(Unit.name == name))
 
@@ -191,38 +185,12 @@ class EntryRepository(_Repository):
             )
         ).all()
 
-    async def logged_days(self, person_id: int, start: date, end: date) -> set[date]:
-        rows = await self.session.scalars(
-            select(LogEntry.work_date)
-            .where(
-                LogEntry.person_id == person_id,
-                LogEntry.work_date >= start,
-                LogEntry.work_date <= end,
-                LogEntry.withdrawn.is_(False),
-            )
-            .distinct()
-        )
-        return set(rows)
-
     async def reflection(self, person_id: int, work_date: date) -> Reflection | None:
         return await self.session.scalar(
             select(Reflection).where(
                 Reflection.person_id == person_id, Reflection.work_date == work_date
             )
         )
-
-    async def reflections(self, person_id: int, start: date, end: date) -> Sequence[Reflection]:
-        return (
-            await self.session.scalars(
-                select(Reflection)
-                .where(
-                    Reflection.person_id == person_id,
-                    Reflection.work_date >= start,
-                    Reflection.work_date <= end,
-                )
-                .order_by(Reflection.work_date)
-            )
-        ).all()
 
     async def add_reflection(self, reflection: Reflection) -> None:
         self.session.add(reflection)
@@ -285,11 +253,11 @@ class InboxRepository(_Repository):
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         await self.session.execute(insert(InboxUpdate).on_conflict_do_nothing(), list(rows))
 
-    async def pending(self, limit: int, after_id: int = 0) -> Sequence[InboxUpdate]:
+    async def pending(self, limit: int) -> Sequence[InboxUpdate]:
         return (
             await self.session.scalars(
                 select(InboxUpdate)
-                .where(InboxUpdate.status == InboxStatus.PENDING.value, InboxUpdate.id > after_id)
+                .where(InboxUpdate.status == InboxStatus.PENDING.value)
                 .order_by(InboxUpdate.id)
                 .limit(limit)
             )

@@ -115,6 +115,14 @@ def _snapshot(entry: LogEntry) -> dict[str, object]:
     }
 
 
+def _set_text(policy: LogPolicy, entry: LogEntry, text: str, now: datetime) -> None:
+    """New text for an entry: its collaborator and overlong flag follow the text."""
+    entry.text = text
+    entry.collaborator = policy.extractor.extract(text)
+    entry.is_overlong = is_overlong(text, policy.rules.max_item_chars)
+    entry.updated_at = now
+
+
 async def _new_entries(
     uow: UnitOfWork,
     policy: LogPolicy,
@@ -215,11 +223,8 @@ async def apply_message_edit(
         if entry.text == item and not restore:
             continue
         before = _snapshot(entry)
-        entry.text = item
-        entry.collaborator = policy.extractor.extract(item)
-        entry.is_overlong = is_overlong(item, policy.rules.max_item_chars)
+        _set_text(policy, entry, item, now)
         entry.withdrawn = entry.withdrawn and not restore
-        entry.updated_at = now
         action = "restore" if restore else "edit"
         await uow.entries.add_history(entry, person_id, now, action, before, _snapshot(entry))
         changed.append(entry)
@@ -341,10 +346,7 @@ async def edit_today(
     if entry.text == text:
         return entry, False
     before = _snapshot(entry)
-    entry.text = text
-    entry.collaborator = policy.extractor.extract(text)
-    entry.is_overlong = is_overlong(text, policy.rules.max_item_chars)
-    entry.updated_at = now
+    _set_text(policy, entry, text, now)
     await uow.entries.add_history(entry, person_id, now, "edit", before, _snapshot(entry))
     await uow.commit()
     return entry, True
