@@ -1,0 +1,52 @@
+"""The ``/_control/<action>`` routes: drive the fake from another process.
+
+POST a JSON object; the answer is ``{"ok": true, "result": ...}``. Actions:
+
+- ``send_text``: ``{"user_id": 7, "text": "hi", "first_name": "..."}`` (first_name optional);
+  the result is the queued update.
+- ``send_texts``: ``{"messages": [{"user_id": .., "text": ..}, ...]}``, a batch for
+  benchmarks; the result is ``{"count": n, "update_ids": [...]}``.
+- ``stats``: the result of ``FakeBotApi.stats()`` (call counts per method, queue state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from .common import json_response
+from .users import FakeUser, UsersMixin
+
+
+class ControlMixin(UsersMixin):
+    """Serves ``/_control/<action>`` through the ``_control_<action>(args)`` methods."""
+
+    stats: Callable[[], dict[str, Any]]  # provided by FakeBotApi
+
+    async def _handle_control(self, request: web.Request) -> web.StreamResponse:
+        """Serve one control action."""
+        action = getattr(self, "_control_" + request.match_info["action"], None)
+        if action is None:
+            return json_response({"ok": False, "description": "unknown action"}, 404)
+        try:
+            args = await request.json() if request.body_exists else {}
+            return json_response({"ok": True, "result": action(dict(args))})
+        except (ValueError, TypeError, LookupError) as exc:
+            return json_response({"ok": False, "description": f"bad arguments: {exc!r}"}, 400)
+
+    def _control_send_text(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``send_text`` as the user named by ``user_id`` (and optionally ``first_name``)."""
+        user_id = int(args["user_id"])
+        user = FakeUser(user_id, str(args.get("first_name", f"User{user_id}")))
+        return self.send_text(user, str(args["text"]))
+
+    def _control_send_texts(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``send_texts``: one ``send_text`` per item of ``messages``."""
+        sent = [self._control_send_text(item) for item in args["messages"]]
+        return {"count": len(sent), "update_ids": [u["update_id"] for u in sent]}
+
+    def _control_stats(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``stats``."""
+        return self.stats()
