@@ -1,4 +1,4 @@
-"""Composition root: build the Application and its services; run the bot. Nothing at import."""
+"""Composition root: build the services and the Application; run the bot. Nothing at import."""
 
 from __future__ import annotations
 
@@ -6,42 +6,44 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand
-from telegram.error import RetryAfter
-from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from bot import zh
-from bot.clock import Clock, SystemClock
 from bot.config import Config, ConfigError
-from bot.context import WorklogContext
 from bot.intake import Intake
-from bot.services.entries import LogPolicy
-from bot.services.identity import ActorCache
+from bot.telegram import RetryAfterLimiter, TelegramTransport
+from handlers.context import WorklogContext
 from scheduler.calendar import WorkCalendar
+from scheduler.outbox import OutboxSender
 from scoring.text import CollaboratorExtractor
+from services import Services, zh
+from services.clock import Clock, SystemClock
+from services.entries import EntryService, LogPolicy
+from services.identity import IdentityService
+from services.inbox import InboxService
+from services.outbox import OutboxService
+from services.roster import RosterService
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.uow import UnitOfWork
+from storage.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
 
+NAMES_REFRESH_SECONDS = 600
+
 
 @dataclass
-class Services:
-    """What handlers need besides the update: config, clock, database and the rules."""
+class Wiring:
+    """The services and what the composition root keeps beside them."""
 
-    config: Config
-    clock: Clock
-    uow: Callable[[], UnitOfWork]
-    policy: LogPolicy
+    services: Services
+    uow: UowFactory
     extractor: CollaboratorExtractor
-    actors: ActorCache = field(default_factory=ActorCache)
+    outbox_wake: asyncio.Event
 
     async def load_names(self) -> None:
         """Teach the collaborator extractor the roster's unit and people names."""
@@ -50,61 +52,38 @@ class Services:
         self.extractor.add_names(units, people)
 
 
-class RetryAfterLimiter(BaseRateLimiter[None]):
-    """Waits out Telegram's 429 answers (retry_after) and sends again, a few times at most."""
-
-    def __init__(self, max_retries: int = 3) -> None:
-        self.max_retries = max_retries
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: None,
-    ) -> Any:
-        for attempt in range(self.max_retries + 1):
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt == self.max_retries or endpoint == "getUpdates":
-                    raise
-                delay = exc.retry_after
-                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else delay
-                log.info("429 on %s, retrying after %ss", endpoint, seconds)
-                await asyncio.sleep(float(seconds))
-        raise AssertionError("unreachable")
-
-
-def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = None) -> Services:
+def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = None) -> Wiring:
+    """Every use case, wired to one database, one clock and the configured rules."""
+    clock = clock or SystemClock()
     sessions = session_factory(engine)
     lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    outbox_wake = asyncio.Event()
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(sessions, lock, on_outbox=outbox_wake.set)
+
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
     extractor = CollaboratorExtractor((), ())
-    return Services(
-        config=config,
-        clock=clock or SystemClock(),
-        uow=lambda: UnitOfWork(sessions, lock),
-        policy=LogPolicy(config.logging, calendar, extractor),
-        extractor=extractor,
+    services = Services(
+        clock=clock,
+        rules=config.logging,
+        entries=EntryService(uow, clock, LogPolicy(config.logging, calendar, extractor)),
+        identity=IdentityService(uow, clock, config.logging.tz),
+        roster=RosterService(uow, clock),
+        inbox=InboxService(uow, clock),
+        outbox=OutboxService(uow, clock),
     )
+    return Wiring(services, uow, extractor, outbox_wake)
 
 
 def build_app(config: Config, services: Services) -> Application:
     """The PTB Application without an Updater: the durable intake feeds it instead."""
-    if not config.telegram.token:
-        raise ConfigError(
-            "telegram.token is not set: put it in config.toml or WORKLOG_TELEGRAM_TOKEN"
-        )
     tg = config.telegram
+    if not tg.token:
+        raise ConfigError(
+            "telegram.token is not set: put it in config.toml [telegram] token "
+            "or the WORKLOG_TELEGRAM_TOKEN environment variable"
+        )
     app = (
         ApplicationBuilder()
         .token(tg.token)
@@ -123,21 +102,18 @@ def build_app(config: Config, services: Services) -> Application:
     return app
 
 
-NAMES_REFRESH_SECONDS = 600
+def build_sender(wiring: Wiring, app: Application) -> OutboxSender:
+    return OutboxSender(wiring.services.outbox, TelegramTransport(app.bot), wake=wiring.outbox_wake)
 
 
-async def _refresh_names(services: Services) -> None:
+async def _refresh_names(wiring: Wiring) -> None:
     """Pick up units and people added by a roster import while the bot runs."""
     while True:
         await asyncio.sleep(NAMES_REFRESH_SECONDS)
         try:
-            await services.load_names()
+            await wiring.load_names()
         except Exception:  # the next round tries again
             log.exception("could not refresh the roster names")
-
-
-async def set_menu(app: Application) -> None:
-    await app.bot.set_my_commands([BotCommand(name, text) for name, text in zh.COMMANDS])
 
 
 async def serve(
@@ -147,15 +123,15 @@ async def serve(
     stop: asyncio.Event | None = None,
     migrate: bool = True,
 ) -> None:
-    """Run the bot until `stop` is set (or SIGINT/SIGTERM): migrate, replay, poll, process."""
+    """Run the bot until `stop` is set (or SIGINT/SIGTERM): migrate, replay, poll, process, send."""
     engine = create_engine(config.database.url, config.database.echo)
     try:
+        wiring = build_services(config, engine, clock)
+        app = build_app(config, wiring.services)
         if migrate:
             await upgrade(engine)
-        services = build_services(config, engine, clock)
-        app = build_app(config, services)
-        await services.load_names()
-        await asyncio.to_thread(services.extractor.warm_up)
+        await wiring.load_names()
+        await asyncio.to_thread(wiring.extractor.warm_up)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -163,16 +139,23 @@ async def serve(
                 loop.add_signal_handler(sig, stop.set)
         async with app:
             await app.start()
-            await set_menu(app)
-            intake = Intake(app, services.uow, poll_timeout=config.telegram.poll_timeout)
+            await app.bot.set_my_commands([BotCommand(name, text) for name, text in zh.COMMANDS])
+            intake = Intake(app, wiring.services.inbox, poll_timeout=config.telegram.poll_timeout)
             intake.start()
+            sender = build_sender(wiring, app)
+            background = [
+                asyncio.create_task(sender.run(), name="outbox-sender"),
+                asyncio.create_task(_refresh_names(wiring), name="names-refresh"),
+            ]
             log.info("worklog bot @%s is running", app.bot.username)
             stopper = asyncio.create_task(stop.wait())
-            refresher = asyncio.create_task(_refresh_names(services))
             await asyncio.wait([stopper, *intake.tasks], return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
-            refresher.cancel()
+            sender.stop()
             await intake.stop()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await app.stop()
             if intake.fatal is not None:
                 raise ConfigError("Telegram refused telegram.token (InvalidToken)")

@@ -42,32 +42,27 @@ async def _init(config: Config) -> None:
         await engine.dispose()
 
 
-async def _with_uow(config: Config, action):  # type: ignore[no-untyped-def]
+async def _with_services(config: Config, action):  # type: ignore[no-untyped-def]
+    """Migrate the database, then run `action(services)` on it."""
     from bot.app import build_services
 
     engine = create_engine(config.database.url)
     try:
         await upgrade(engine)
-        services = build_services(config, engine)
-        return await action(services)
+        return await action(build_services(config, engine).services)
     finally:
         await engine.dispose()
 
 
 async def _roster_import(config: Config, path: Path) -> int:
-    from bot.services.roster import RosterFileError, import_roster, read_roster_file
+    from services.roster import RosterFileError, read_roster_file
 
     try:
         rows = read_roster_file(path)
     except (RosterFileError, OSError) as exc:
         print(f"花名册无法读取: {exc}", file=sys.stderr)
         return 2
-
-    async def action(services):  # type: ignore[no-untyped-def]
-        async with services.uow() as uow:
-            return await import_roster(uow, services.clock, rows)
-
-    report = await _with_uow(config, action)
+    report = await _with_services(config, lambda services: services.roster.import_rows(rows))
     print(report.render())
     return 1 if report.refused else 0
 
@@ -90,24 +85,17 @@ async def _bot_username(config: Config) -> str:
 
 
 async def _invite(config: Config, ids: Sequence[str], unbound: bool) -> int:
-    from bot.services.roster import create_invites
-
     if not ids and not unbound:
         print("请给出工号，或用 --unbound 为所有未绑定的人生成邀请链接。", file=sys.stderr)
         return 2
     username = await _bot_username(config)
 
-    async def action(services):  # type: ignore[no-untyped-def]
-        async with services.uow() as uow:
-            return await create_invites(
-                uow,
-                services.clock,
-                None if unbound else list(ids),
-                config.invites.ttl_days,
-                unbound_only=unbound,
-            )
-
-    batch = await _with_uow(config, action)
+    batch = await _with_services(
+        config,
+        lambda services: services.roster.create_invites(
+            None if unbound else list(ids), config.invites.ttl_days, unbound_only=unbound
+        ),
+    )
     print(batch.render(username, config.logging.tz))
     return 1 if batch.unknown else 0
 
@@ -144,11 +132,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import serve
 
-            if not config.telegram.token:
-                raise ConfigError(
-                    "telegram.token is not set: put it in config.toml [telegram] token "
-                    "or the WORKLOG_TELEGRAM_TOKEN environment variable"
-                )
             _run_service(serve(config))
             return 0
         if args.command == "roster":

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from services.policy import LoggingRules
 
 ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
 ENV_DATABASE_URL = "WORKLOG_DATABASE_URL"
@@ -36,22 +37,6 @@ class TelegramConfig:
 class DatabaseConfig:
     url: str = "sqlite+aiosqlite:///data/worklog.db"
     echo: bool = False
-
-
-@dataclass(frozen=True)
-class LoggingRules:
-    """How cadres' log entries are dated, classified and limited."""
-
-    timezone: str = "Asia/Shanghai"
-    rollover_hour: int = 4
-    work_day_start: time = time(8, 30)
-    work_day_end: time = time(17, 30)
-    backfill_window: int = 3
-    max_item_chars: int = 500
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)

@@ -14,67 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from storage.uow import UnitOfWork, current_inbox_id
+from bot.telegram import retry_after_seconds
+from handlers.outcome import Outcome, current_outcome
+from services.inbox import InboxService, StoredUpdate
+from storage.uow import current_inbox_id
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
-
-
-@dataclass
-class _Outcome:
-    error: BaseException | None = None
-    forget: bool = False
-
-
-_outcome: ContextVar[_Outcome | None] = ContextVar("intake_outcome", default=None)
-
-
-def is_transient(error: BaseException | None) -> bool:
-    """Failures worth retrying the whole update for: the database or network was unavailable."""
-    if isinstance(error, BadRequest | Forbidden | InvalidToken):
-        return False
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    # IntegrityError: a race on a day's entry numbers; retrying renumbers (and a real bug
-    # ends parked as failed, its text still in the inbox, rather than lost).
-    return isinstance(
-        error,
-        OperationalError
-        | SAInterfaceError
-        | IntegrityError
-        | NetworkError
-        | ConnectionError
-        | TimeoutError,
-    )
-
-
-def report_transient(error: BaseException) -> None:
-    """Called by the error handler: the update being processed must be retried later."""
-    outcome = _outcome.get()
-    if outcome is not None:
-        outcome.error = error
-
-
-def forget_update() -> None:
-    """Called for updates from people not on the roster: their content is not kept."""
-    outcome = _outcome.get()
-    if outcome is not None:
-        outcome.forget = True
 
 
 def dedup_key(update: dict[str, Any]) -> str:
@@ -112,7 +67,7 @@ class Intake:
     def __init__(
         self,
         app: Application,
-        uow: Callable[[], UnitOfWork],
+        inbox: InboxService,
         *,
         poll_timeout: int = 30,
         batch_size: int = 100,
@@ -122,7 +77,7 @@ class Intake:
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self.app = app
-        self.uow = uow
+        self.inbox = inbox
         self.poll_timeout = poll_timeout
         self.batch_size = batch_size
         self.max_attempts = max_attempts
@@ -142,22 +97,8 @@ class Intake:
         """Store raw updates durably (duplicates are dropped) and wake the worker."""
         if not updates:
             return
-        now = datetime.now(UTC)
-        rows = [
-            {
-                "update_id": u["update_id"],
-                "dedup_key": dedup_key(u),
-                "payload": json.dumps(u, ensure_ascii=False, separators=(",", ":")),
-                "status": "pending",
-                "attempts": 0,
-                "received_at": now,
-            }
-            for u in updates
-        ]
-        async with self.uow() as uow:
-            await uow.inbox.add_many(rows)
-            await uow.session.commit()
-        self.fed += len(rows)
+        await self.inbox.store([(u["update_id"], dedup_key(u), u) for u in updates])
+        self.fed += len(updates)
         self._wake.set()
 
     async def poll(self) -> None:
@@ -173,7 +114,7 @@ class Intake:
                     allowed_updates=ALLOWED_UPDATES,
                 )
             except RetryAfter as exc:
-                await self._sleep(_seconds(exc.retry_after))
+                await self._sleep(retry_after_seconds(exc))
                 continue
             except TimedOut:
                 continue
@@ -203,65 +144,57 @@ class Intake:
         """
         handled = 0
         while True:
-            async with self.uow() as uow:
-                rows = await uow.inbox.pending(self.batch_size)
-                batch = [(r.id, json.loads(r.payload), r.attempts) for r in rows]
+            batch = await self.inbox.pending(self.batch_size)
             if not batch:
                 return handled
-            lanes: dict[object, list[tuple[int, dict[str, Any], int]]] = {}
-            for row in batch:
-                lanes.setdefault(lane_key(row[1]), []).append(row)
+            lanes: dict[object, list[StoredUpdate]] = {}
+            for stored in batch:
+                lanes.setdefault(lane_key(stored.data), []).append(stored)
             limit = asyncio.Semaphore(self.concurrency)
             done: list[int] = []
 
             async def run_lane(
-                rows: list[tuple[int, dict[str, Any], int]],
+                lane: list[StoredUpdate],
                 limit: asyncio.Semaphore = limit,
                 done: list[int] = done,
             ) -> bool:
                 async with limit:
-                    for inbox_id, data, attempts in rows:
+                    for stored in lane:
                         if self._stopping:
                             return True
-                        if not await self._process_one(inbox_id, data, attempts):
+                        if not await self._process_one(stored):
                             return False  # keep order: retry this before the chat's next
-                        done.append(inbox_id)
+                        done.append(stored.inbox_id)
                 return True
 
-            results = await asyncio.gather(*(run_lane(rows) for rows in lanes.values()))
+            results = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
             handled += len(done)
-            if done:
-                async with self.uow() as uow:
-                    await uow.inbox.mark_many_done(done)
-                    await uow.session.commit()
+            # Updates whose handling committed are done already; this covers the rest.
+            await self.inbox.done(done)
             if self._stopping:
                 return handled
             if not all(results):
                 await self._sleep(self.retry_delay)
 
-    async def _process_one(self, inbox_id: int, data: dict[str, Any], attempts: int) -> bool:
-        update = Update.de_json(data, self.app.bot)
-        outcome = _Outcome()
-        inbox_token = current_inbox_id.set(inbox_id)
-        outcome_token = _outcome.set(outcome)
+    async def _process_one(self, stored: StoredUpdate) -> bool:
+        update = Update.de_json(stored.data, self.app.bot)
+        outcome = Outcome()
+        inbox_token = current_inbox_id.set(stored.inbox_id)
+        outcome_token = current_outcome.set(outcome)
         try:
             await self.app.process_update(update)
         finally:
             current_inbox_id.reset(inbox_token)
-            _outcome.reset(outcome_token)
-        if outcome.forget:
-            async with self.uow() as uow:
-                await uow.inbox.scrub(inbox_id)
-                await uow.session.commit()
+            current_outcome.reset(outcome_token)
         if outcome.error is None:
             self.processed += 1
             return True
-        give_up = attempts + 1 >= self.max_attempts
-        async with self.uow() as uow:
-            await uow.inbox.record_failure(inbox_id, repr(outcome.error), give_up)
-            await uow.session.commit()
+        give_up = stored.attempts + 1 >= self.max_attempts
+        await self.inbox.failed(stored.inbox_id, repr(outcome.error), give_up)
         if give_up:
-            log.error("update %s failed %d times, parked as failed", inbox_id, attempts + 1)
+            log.error(
+                "update %s failed %d times, parked as failed", stored.inbox_id, stored.attempts + 1
+            )
             return True
         return False
 
@@ -307,8 +240,3 @@ class Intake:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

@@ -7,15 +7,13 @@ import re
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 
-from bot import zh
-from bot.context import WorklogContext
-from bot.errors import UsageError
-from bot.services import entries as svc
-from bot.services.entries import Source
 from handlers import render
 from handlers.common import command_rest
-from scoring.dates import Period, parse_date
-from storage.models import Role
+from handlers.context import WorklogContext
+from services import zh
+from services.entries import EntrySource
+from services.errors import UsageError
+from services.identity import Role
 
 NUMBER_AND_TEXT = re.compile(r"^(\d{1,3})(?:\s+(.*))?$", re.S)
 CALLBACK = re.compile(r"^(?:w:(\d{1,12})|k:(\d{1,12}):([roa]))$")
@@ -23,8 +21,8 @@ CALLBACK = re.compile(r"^(?:w:(\d{1,12})|k:(\d{1,12}):([roa]))$")
 MAX_ENTRY_ID = 2**31 - 1
 
 
-def _source(message: Message) -> Source:
-    return Source(message.chat_id, message.message_id, message.date)
+def _source(message: Message) -> EntrySource:
+    return EntrySource.telegram(message.chat_id, message.message_id, message.date)
 
 
 async def on_text(update: Update, context: WorklogContext) -> None:
@@ -54,17 +52,10 @@ def _attachment(message: Message) -> str | None:
 async def _record(
     message: Message, context: WorklogContext, text: str, attachment: str | None = None
 ) -> None:
-    services, actor = context.services, context.require_actor()
-    async with services.uow() as uow:
-        result = await svc.record_message(
-            uow,
-            services.policy,
-            actor.person_id,
-            text,
-            _source(message),
-            services.clock.now(),
-            attachment=attachment,
-        )
+    actor = context.require_actor()
+    result = await context.services.entries.record(
+        actor.person_id, text, _source(message), attachment=attachment
+    )
     reply, keyboard = render.recorded(result)
     await message.reply_text(reply, reply_markup=keyboard)
 
@@ -89,17 +80,10 @@ async def on_edited(update: Update, context: WorklogContext) -> None:
     text = message.text if message.text is not None else message.caption
     if text is None or text.startswith("/"):
         return  # edited commands are not replayed
-    services, actor = context.services, context.require_actor()
-    async with services.uow() as uow:
-        result = await svc.apply_message_edit(
-            uow,
-            services.policy,
-            actor.person_id,
-            text,
-            _source(message),
-            services.clock.now(),
-            attachment=_attachment(message),
-        )
+    actor = context.require_actor()
+    result = await context.services.entries.apply_edit(
+        actor.person_id, text, _source(message), attachment=_attachment(message)
+    )
     if result is None:
         return
     reply = render.recorded_text(
@@ -116,27 +100,19 @@ async def on_button(update: Update, context: WorklogContext) -> None:
     if match is None or int(match.group(1) or match.group(2)) > MAX_ENTRY_ID:
         await _answer(query, zh.STALE_BUTTON)
         return
-    services, actor = context.services, context.require_actor()
-    now = services.clock.now()
-    async with services.uow() as uow:
-        if match.group(1):
-            entry, changed = await svc.withdraw_entry(
-                uow, services.policy, actor.person_id, int(match.group(1)), now
-            )
-            note = (zh.WITHDRAWN if changed else zh.ALREADY_WITHDRAWN).format(n=entry.item_no)
-        else:
-            kind = render.CODE_KINDS[match.group(3)]
-            entry = await svc.change_kind(
-                uow, services.policy, actor.person_id, int(match.group(2)), kind, now
-            )
-            note = zh.KIND_CHANGED.format(n=entry.item_no, label=zh.KIND_LABELS[entry.kind])
-        siblings = [entry]
-        if entry.source_chat_id is not None and entry.source_message_id is not None:
-            siblings = list(
-                await uow.entries.from_message(entry.source_chat_id, entry.source_message_id)
-            )
+    actor, entries = context.require_actor(), context.services.entries
+    if match.group(1):
+        change = await entries.withdraw(actor.person_id, int(match.group(1)))
+        note = (zh.WITHDRAWN if change.changed else zh.ALREADY_WITHDRAWN).format(
+            n=change.entry.item_no
+        )
+    else:
+        kind = render.CODE_KINDS[match.group(3)]
+        change = await entries.change_kind(actor.person_id, int(match.group(2)), kind)
+        note = zh.KIND_CHANGED.format(n=change.entry.item_no, label=zh.KIND_LABELS[kind])
     await _answer(query, note)
     if query.message is not None and getattr(query.message, "text", None):
+        siblings, entry = change.siblings, change.entry
         text = render.recorded_text(siblings, entry.work_date, entry.is_late, hint=False)
         try:
             await query.edit_message_text(text, reply_markup=render.recorded_keyboard(siblings))
@@ -163,22 +139,16 @@ def _number_and_text(message: Message, usage: str) -> tuple[int, str]:
 
 async def cmd_today(update: Update, context: WorklogContext) -> None:
     """/today: today's entries, numbered."""
-    services, actor = context.services, context.require_actor()
-    today = services.policy.work_date(services.clock.now())
-    async with services.uow() as uow:
-        view = await svc.day_view(uow, actor.person_id, today)
+    view = await context.services.entries.day(context.require_actor().person_id)
     assert update.message is not None
     for text in render.day(view):
         await update.message.reply_text(text)
 
 
 async def _period(update: Update, context: WorklogContext, kind: str) -> None:
-    services, actor = context.services, context.require_actor()
-    today = services.policy.work_date(services.clock.now())
-    period = Period.containing(kind, today)
-    async with services.uow() as uow:
-        view = await svc.period_view(uow, services.policy, actor.person_id, period, today)
-    label = "本周" if kind == "week" else f"{today.year}年{today.month}月"
+    view = await context.services.entries.period(context.require_actor().person_id, kind)
+    start = view.period.start
+    label = "本周" if kind == "week" else f"{start.year}年{start.month}月"
     assert update.message is not None
     for text in render.period(view, label):
         await update.message.reply_text(text)
@@ -201,15 +171,13 @@ async def cmd_edit(update: Update, context: WorklogContext) -> None:
     number, text = _number_and_text(message, zh.EDIT_USAGE)
     if not text:
         raise UsageError(zh.EDIT_USAGE)
-    services, actor = context.services, context.require_actor()
-    async with services.uow() as uow:
-        entry, changed = await svc.edit_today(
-            uow, services.policy, actor.person_id, number, text, services.clock.now()
-        )
+    change = await context.services.entries.edit_today(
+        context.require_actor().person_id, number, text
+    )
     reply = (
-        zh.EDITED.format(n=number, text=render.entry_line(entry))
-        if changed
-        else (zh.NOT_CHANGED.format(n=number))
+        zh.EDITED.format(n=number, text=render.entry_line(change.entry))
+        if change.changed
+        else zh.NOT_CHANGED.format(n=number)
     )
     await message.reply_text(reply)
 
@@ -221,12 +189,11 @@ async def cmd_del(update: Update, context: WorklogContext) -> None:
     number, rest = _number_and_text(message, zh.DEL_USAGE)
     if rest:
         raise UsageError(zh.DEL_USAGE)
-    services, actor = context.services, context.require_actor()
-    async with services.uow() as uow:
-        _entry, changed = await svc.withdraw_today(
-            uow, services.policy, actor.person_id, number, services.clock.now()
-        )
-    await message.reply_text((zh.WITHDRAWN if changed else zh.ALREADY_WITHDRAWN).format(n=number))
+    change = await context.services.entries.withdraw_today(
+        context.require_actor().person_id, number
+    )
+    template = zh.WITHDRAWN if change.changed else zh.ALREADY_WITHDRAWN
+    await message.reply_text(template.format(n=number))
 
 
 async def cmd_with(update: Update, context: WorklogContext) -> None:
@@ -237,16 +204,9 @@ async def cmd_with(update: Update, context: WorklogContext) -> None:
     if not name or len(name) > 100:
         raise UsageError(zh.WITH_USAGE)
     cleared = name in {"无", "空", "-", "没有"}
-    services, actor = context.services, context.require_actor()
-    async with services.uow() as uow:
-        await svc.set_collaborator(
-            uow,
-            services.policy,
-            actor.person_id,
-            number,
-            None if cleared else name,
-            services.clock.now(),
-        )
+    await context.services.entries.set_collaborator(
+        context.require_actor().person_id, number, None if cleared else name
+    )
     reply = zh.WITH_CLEARED.format(n=number) if cleared else zh.WITH_SET.format(n=number, name=name)
     await message.reply_text(reply)
 
@@ -258,17 +218,9 @@ async def cmd_backfill(update: Update, context: WorklogContext) -> None:
     parts = command_rest(message).split(maxsplit=1)
     if len(parts) < 2:
         raise UsageError(zh.BACKFILL_USAGE)
-    services, actor = context.services, context.require_actor()
-    async with services.uow() as uow:
-        result = await svc.backfill(
-            uow,
-            services.policy,
-            actor.person_id,
-            parts[0],
-            parts[1],
-            _source(message),
-            services.clock.now(),
-        )
+    result = await context.services.entries.backfill(
+        context.require_actor().person_id, parts[0], parts[1], _source(message)
+    )
     reply, keyboard = render.recorded(result)
     await message.reply_text(reply, reply_markup=keyboard)
 
@@ -277,11 +229,9 @@ async def cmd_reflect(update: Update, context: WorklogContext) -> None:
     """/reflect text: today's 心得体会."""
     message = update.message
     assert message is not None
-    services, actor = context.services, context.require_actor()
-    async with services.uow() as uow:
-        day, replaced = await svc.reflect(
-            uow, services.policy, actor.person_id, command_rest(message), services.clock.now()
-        )
+    day, replaced = await context.services.entries.reflect(
+        context.require_actor().person_id, command_rest(message)
+    )
     template = zh.REFLECT_REPLACED if replaced else zh.REFLECT_SAVED
     await message.reply_text(template.format(date=render.md(day)))
 
@@ -293,22 +243,14 @@ async def cmd_leave(update: Update, context: WorklogContext) -> None:
     parts = command_rest(message).split(maxsplit=2)
     if not parts:
         raise UsageError(zh.LEAVE_USAGE)
-    services, actor = context.services, context.require_actor()
-    today = services.policy.work_date(services.clock.now())
+    entries = context.services.entries
     end_text: str | None = None
     reason_parts = parts[1:]
-    if len(parts) >= 2 and parse_date(parts[1], today) is not None:
+    if len(parts) >= 2 and entries.is_date(parts[1]):
         end_text, reason_parts = parts[1], parts[2:]
-    async with services.uow() as uow:
-        absence = await svc.add_absence(
-            uow,
-            services.policy,
-            actor.person_id,
-            parts[0],
-            end_text,
-            " ".join(reason_parts),
-            services.clock.now(),
-        )
+    absence = await entries.add_absence(
+        context.require_actor().person_id, parts[0], end_text, " ".join(reason_parts)
+    )
     end = "" if absence.end_date == absence.start_date else f"至{render.md(absence.end_date)}"
     await message.reply_text(
         zh.LEAVE_SAVED.format(start=render.md(absence.start_date), end=end, reason=absence.reason)
@@ -317,8 +259,7 @@ async def cmd_leave(update: Update, context: WorklogContext) -> None:
 
 async def cmd_help(update: Update, context: WorklogContext) -> None:
     """/help: what this person may do."""
-    services, actor = context.services, context.require_actor()
-    rules = services.config.logging
+    actor, rules = context.require_actor(), context.services.rules
     text = zh.HELP_CADRE.format(rollover=rules.rollover_hour, window=rules.backfill_window)
     if Role.SUPERVISOR in actor.roles:
         text += zh.HELP_SUPERVISOR

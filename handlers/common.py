@@ -6,14 +6,13 @@ import logging
 
 from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import Forbidden
 from telegram.ext import ApplicationHandlerStop
 
-from bot import zh
-from bot.context import WorklogContext
-from bot.errors import DomainError
-from bot.intake import forget_update, is_transient, report_transient
-from bot.services.identity import find_actor, refuse_stranger
+from handlers.context import WorklogContext
+from handlers.outcome import is_transient, report_transient
+from services import zh
+from services.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -29,39 +28,32 @@ async def identify(update: Update, context: WorklogContext) -> None:
     """Resolve the roster person behind the update; strangers are refused here, once."""
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or user.is_bot:
-        forget_update()
-        raise ApplicationHandlerStop
-    if chat is not None and chat.type != ChatType.PRIVATE:
-        # The log is personal: never record group chatter, say so only when addressed.
-        forget_update()
-        if update.message and (update.message.text or "").startswith("/"):
-            await update.message.reply_text(zh.GROUP_CHAT)
-        raise ApplicationHandlerStop
-    message = update.message
-    if message is not None and (message.text or "").startswith("/start"):
-        return  # binding happens in the /start handler
-    services = context.services
-    now = services.clock.now()
-    actor = services.actors.get(user.id, now)
+    identity = context.services.identity
+    try:
+        if user is None or user.is_bot:
+            await identity.ignore_update()
+            raise ApplicationHandlerStop
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            # The log is personal: never record group chatter, say so only when addressed.
+            await identity.ignore_update()
+            if update.message and (update.message.text or "").startswith("/"):
+                await update.message.reply_text(zh.GROUP_CHAT)
+            raise ApplicationHandlerStop
+        message = update.message
+        if message is not None and (message.text or "").startswith("/start"):
+            return  # binding happens in the /start handler
+        kind = "callback" if update.callback_query else "message"
+        actor = await identity.identify(user.id, kind)
+    except ApplicationHandlerStop:
+        raise
+    except Exception as exc:
+        # PTB would go on to the next handler group: handle it here and stop instead.
+        await handle_exception(update, exc)
+        raise ApplicationHandlerStop from exc
     if actor is None:
-        try:
-            async with services.uow() as uow:
-                actor = await find_actor(uow, user.id)
-                if actor is None:
-                    kind = "callback" if update.callback_query else "message"
-                    await refuse_stranger(uow, user.id, kind, now)
-        except Exception as exc:
-            # PTB would go on to the next handler group: handle it here and stop instead.
-            await handle_exception(update, exc)
-            raise ApplicationHandlerStop from exc
-        if actor is not None:
-            services.actors.put(user.id, actor, now)
-    if actor is None:
-        forget_update()
         if update.callback_query:
             await update.callback_query.answer(zh.NOT_REGISTERED, show_alert=True)
-        elif update.effective_message is not None and update.message is not None:
+        elif update.message is not None:
             await update.message.reply_text(zh.NOT_REGISTERED)
         raise ApplicationHandlerStop
     context.actor = actor
@@ -81,7 +73,7 @@ async def handle_exception(update: object, error: BaseException) -> None:
     if isinstance(error, Forbidden):
         log.info("user blocked the bot: %s", error)
         return
-    if is_transient(error) and not isinstance(error, BadRequest):
+    if is_transient(error):
         # The intake keeps the update and processes it again; the user hears once it is done.
         report_transient(error)
         log.warning("transient failure, update will be retried: %r", error)

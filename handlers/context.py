@@ -1,14 +1,11 @@
-"""The typed CallbackContext: handlers reach the app's services through properties."""
+"""The typed CallbackContext: handlers reach the use cases through `context.services`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram.ext import Application, CallbackContext, ExtBot
 
-if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.services.identity import Actor
+from services import Services
+from services.identity import Actor
 
 
 class WorklogContext(CallbackContext[ExtBot[None], dict, dict, dict]):

@@ -7,9 +7,8 @@ from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import zh
-from bot.services.entries import DayView, PeriodView, Recorded
-from storage.models import EntryKind, LogEntry
+from services import zh
+from services.entries import DayView, EntryKind, EntryView, PeriodView, Recorded
 
 # Telegram refuses messages over 4096 characters; stay clear of it.
 MESSAGE_LIMIT = 3800
@@ -19,9 +18,9 @@ SHOWN_CHARS = 300
 MAX_BUTTON_ENTRIES = 8
 # One tap moves an entry to the next kind: 日常工作 → 八小时外 → 其他工作 → 日常工作.
 NEXT_KIND = {
-    EntryKind.REGULAR.value: EntryKind.AFTER_HOURS,
-    EntryKind.AFTER_HOURS.value: EntryKind.OTHER,
-    EntryKind.OTHER.value: EntryKind.REGULAR,
+    EntryKind.REGULAR: EntryKind.AFTER_HOURS,
+    EntryKind.AFTER_HOURS: EntryKind.OTHER,
+    EntryKind.OTHER: EntryKind.REGULAR,
 }
 KIND_CODES = {EntryKind.REGULAR: "r", EntryKind.OTHER: "o", EntryKind.AFTER_HOURS: "a"}
 CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
@@ -35,14 +34,14 @@ def short(text: str) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
-def entry_line(entry: LogEntry, with_late_mark: bool = True) -> str:
+def entry_line(entry: EntryView, with_late_mark: bool = True) -> str:
     parts = [f"{entry.item_no}. "]
     if entry.withdrawn:
         parts.append(zh.WITHDRAWN_MARK)
     if entry.is_late and with_late_mark:
         parts.append(zh.LATE_MARK)
     parts.append(short(entry.text))
-    if entry.kind != EntryKind.REGULAR.value:
+    if entry.kind is not EntryKind.REGULAR:
         parts.append(f"【{zh.KIND_LABELS[entry.kind]}】")
     if entry.collaborator and not entry.withdrawn:
         parts.append(zh.COLLABORATOR.format(name=entry.collaborator))
@@ -50,7 +49,7 @@ def entry_line(entry: LogEntry, with_late_mark: bool = True) -> str:
 
 
 def recorded_text(
-    entries: Sequence[LogEntry], work_date: date, late: bool, hint: bool, edited: bool = False
+    entries: Sequence[EntryView], work_date: date, late: bool, hint: bool, edited: bool = False
 ) -> str:
     live = [e for e in entries if not e.withdrawn]
     head = zh.RECORDED_LATE_HEAD if late else zh.RECORDED_HEAD
@@ -75,7 +74,7 @@ def recorded_text(
 
 
 def recorded_keyboard(
-    entries: Sequence[LogEntry], after_hours: bool = False
+    entries: Sequence[EntryView], after_hours: bool = False
 ) -> InlineKeyboardMarkup | None:
     """Withdraw and kind buttons; after hours the kind button says what the hint asks to tap."""
     live = [e for e in entries if not e.withdrawn][:MAX_BUTTON_ENTRIES]
@@ -85,7 +84,7 @@ def recorded_keyboard(
     rows = []
     for e in live:
         next_code = KIND_CODES[NEXT_KIND[e.kind]]
-        if after_hours and e.kind == EntryKind.REGULAR.value:
+        if after_hours and e.kind is EntryKind.REGULAR:
             kind_text = zh.BUTTON_AFTER_HOURS
             if not single:
                 kind_text = zh.BUTTON_KIND_N.format(n=e.item_no, label=kind_text)
@@ -119,7 +118,7 @@ def day(view: DayView) -> list[str]:
     lines = [zh.DAY_HEAD.format(date=md(view.work_date), weekday=weekday, count=len(live))]
     lines += [entry_line(e) for e in view.entries]
     if view.reflection is not None:
-        lines.append(zh.REFLECTION_LINE.format(text=short(view.reflection.text)))
+        lines.append(zh.REFLECTION_LINE.format(text=short(view.reflection)))
     return pack(["\n".join(lines)])
 
 
@@ -144,8 +143,9 @@ def period(view: PeriodView, label: str) -> list[str]:
     blocks = ["\n".join(head)]
     if not view.entries:
         blocks.append(zh.PERIOD_EMPTY)
-    for work_date in sorted(view.by_day):
-        entries = view.by_day[work_date]
+    by_day = view.by_day()
+    for work_date in sorted(by_day):
+        entries = by_day[work_date]
         live = sum(1 for e in entries if not e.withdrawn)
         weekday = zh.WEEKDAYS[work_date.weekday()]
         lines = [f"— {work_date:%m-%d} 周{weekday} {live}条"]

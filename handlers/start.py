@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
-from telegram.error import TelegramError
 
-from bot import zh
-from bot.context import WorklogContext
-from bot.errors import InviteInvalid
-from bot.intake import forget_update
-from bot.services.identity import bind_account, find_actor, refuse_stranger
-
-log = logging.getLogger(__name__)
+from handlers.context import WorklogContext
+from services import zh
 
 
 async def cmd_start(update: Update, context: WorklogContext) -> None:
@@ -21,31 +13,14 @@ async def cmd_start(update: Update, context: WorklogContext) -> None:
     message, user = update.message, update.effective_user
     assert message is not None and user is not None
     token = context.args[0] if context.args else ""
-    services = context.services
-    now = services.clock.now()
+    identity = context.services.identity
     if not token:
-        async with services.uow() as uow:
-            actor = await find_actor(uow, user.id)
-            if actor is None:
-                await refuse_stranger(uow, user.id, "start", now)
+        actor = await identity.identify(user.id, "start")
         if actor is None:
-            forget_update()
             await message.reply_text(zh.NOT_REGISTERED)
         else:
             await message.reply_text(zh.ALREADY_BOUND.format(name=actor.name, unit=actor.unit_name))
         return
-    async with services.uow() as uow:
-        try:
-            binding = await bind_account(uow, token[:64], user.id, now, services.config.logging.tz)
-        except InviteInvalid:
-            forget_update()  # a failed binding keeps only the audit line
-            raise
-    services.actors.forget(user.id, binding.revoked_telegram_id)
-    actor = binding.actor
+    binding = await identity.bind(token[:64], user.id)
     template = zh.ALREADY_BOUND if binding.already_bound else zh.BOUND
-    await message.reply_text(template.format(name=actor.name, unit=actor.unit_name))
-    if binding.revoked_telegram_id is not None:
-        try:
-            await context.bot.send_message(binding.revoked_telegram_id, zh.REBOUND_OLD_ACCOUNT)
-        except TelegramError as exc:  # the old account may have blocked the bot
-            log.info("could not notify the revoked account: %r", exc)
+    await message.reply_text(template.format(name=binding.actor.name, unit=binding.actor.unit_name))

@@ -1,19 +1,18 @@
-"""Use cases of a cadre's own log: record, edit, withdraw, backfill, reflect, leave, view."""
+"""Use cases of a cadre's own log: record, edit, withdraw, backfill, reflect, leave, view.
+
+Every method opens its unit of work, commits at most once and returns plain values; the same
+use case serves Telegram, the web page and the CLI, which differ only in the `EntrySource`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy.exc import IntegrityError
-
-from bot import zh
-from bot.config import LoggingRules
-from bot.errors import NotAllowed, NotFound, UsageError
 from scoring.completeness import Completeness, completeness
 from scoring.dates import (
     Period,
@@ -25,8 +24,13 @@ from scoring.dates import (
     work_date_for,
 )
 from scoring.text import is_overlong, split_items
-from storage.models import Absence, EntryKind, LogEntry, Reflection
-from storage.uow import UnitOfWork
+from services import zh
+from services.clock import Clock
+from services.errors import NotAllowed, NotFound, UsageError
+from services.policy import LoggingRules
+from storage.models import Absence, Channel, EntryKind, LogEntry, Reflection
+from storage.repositories import EntryCounts, PeopleScope
+from storage.uow import UnitOfWork, UowFactory
 
 # Past starts accepted by /leave (a trip is often reported after the return) and the longest span.
 LEAVE_PAST_DAYS = 31
@@ -73,37 +77,112 @@ class LogPolicy:
 
 
 @dataclass(frozen=True)
-class Source:
-    """Where a log message came from: used to deduplicate replays and to date the entries."""
+class EntrySource:
+    """Where a log message came from: its channel, a key unique within it, and when it was sent.
 
-    chat_id: int
-    message_id: int
+    The key makes a replayed message find its entries instead of storing them again, and lets
+    an edited message find the entries it produced.
+    """
+
+    channel: Channel
+    key: str | None
     sent_at: datetime
 
+    @classmethod
+    def telegram(cls, chat_id: int, message_id: int, sent_at: datetime) -> EntrySource:
+        return cls(Channel.TELEGRAM, f"{chat_id}:{message_id}", sent_at)
 
-@dataclass
-class Recorded:
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """One entry as the channels show it."""
+
+    id: int
     work_date: date
-    entries: list[LogEntry]
+    item_no: int
+    text: str
+    kind: EntryKind
+    collaborator: str | None
+    is_late: bool
+    is_overlong: bool
+    withdrawn: bool
+
+    @classmethod
+    def of(cls, entry: LogEntry) -> EntryView:
+        return cls(
+            entry.id,
+            entry.work_date,
+            entry.item_no,
+            entry.text,
+            EntryKind(entry.kind),
+            entry.collaborator,
+            entry.is_late,
+            entry.is_overlong,
+            entry.withdrawn,
+        )
+
+
+def _views(entries: Sequence[LogEntry]) -> tuple[EntryView, ...]:
+    return tuple(EntryView.of(e) for e in entries)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The entries a message produced (or, for an edit, the ones it changed)."""
+
+    work_date: date
+    entries: tuple[EntryView, ...]
     late: bool = False
     after_hours: bool = False
     replayed: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
+class EntryChange:
+    """One entry after a change; `siblings` are all entries of its message, for redrawing it."""
+
+    entry: EntryView
+    changed: bool
+    siblings: tuple[EntryView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AbsenceView:
+    start_date: date
+    end_date: date
+    reason: str
+
+
+@dataclass(frozen=True)
 class DayView:
     work_date: date
-    entries: Sequence[LogEntry]
-    reflection: Reflection | None
+    entries: tuple[EntryView, ...]
+    reflection: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class PeriodView:
     period: Period
-    entries: Sequence[LogEntry]
-    absences: Sequence[Absence]
+    entries: tuple[EntryView, ...]
+    absences: tuple[AbsenceView, ...]
     completeness: Completeness
-    by_day: dict[date, list[LogEntry]] = field(default_factory=dict)
+
+    def by_day(self) -> dict[date, list[EntryView]]:
+        days: dict[date, list[EntryView]] = {}
+        for entry in self.entries:
+            days.setdefault(entry.work_date, []).append(entry)
+        return days
+
+
+NO_ENTRIES = EntryCounts(0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One person's log over a period, as team views and grade exports need it."""
+
+    completeness: Completeness
+    counts: EntryCounts
 
 
 def _snapshot(entry: LogEntry) -> dict[str, object]:
@@ -115,384 +194,418 @@ def _snapshot(entry: LogEntry) -> dict[str, object]:
     }
 
 
-def _set_text(policy: LogPolicy, entry: LogEntry, text: str, now: datetime) -> None:
-    """New text for an entry: its collaborator and overlong flag follow the text."""
-    entry.text = text
-    entry.collaborator = policy.extractor.extract(text)
-    entry.is_overlong = is_overlong(text, policy.rules.max_item_chars)
-    entry.updated_at = now
+def _md(day: date) -> str:
+    return f"{day.month}月{day.day}日"
 
 
-async def _new_entries(
-    uow: UnitOfWork,
-    policy: LogPolicy,
-    person_id: int,
-    work_date: date,
-    items: Sequence[str],
-    source: Source,
-    now: datetime,
-    *,
-    late: bool = False,
-    attachment: str | None = None,
-    first_part: int = 0,
-) -> list[LogEntry]:
-    entries = [
-        LogEntry(
-            person_id=person_id,
-            work_date=work_date,
-            text=item,
-            kind=EntryKind.REGULAR.value,
-            collaborator=policy.extractor.extract(item),
-            is_late=late,
-            is_overlong=is_overlong(item, policy.rules.max_item_chars),
-            attachment_file_id=attachment if i == 0 else None,
-            source_chat_id=source.chat_id,
-            source_message_id=source.message_id,
-            source_part=first_part + i,
-            withdrawn=False,
-            created_at=now,
-            updated_at=now,
-        )
-        for i, item in enumerate(items)
-    ]
-    await uow.entries.insert_numbered(entries)
-    return entries
+def _days_in(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-async def record_message(
-    uow: UnitOfWork,
-    policy: LogPolicy,
-    person_id: int,
-    text: str,
-    source: Source,
-    now: datetime,
-    attachment: str | None = None,
-) -> Recorded:
-    """Store one message as one entry per item (一事一记), dated by when it was sent."""
-    work_date = policy.work_date(source.sent_at)
-    items = split_items(text)
-    if not items:
-        raise UsageError(zh.EMPTY_MESSAGE)
-    try:
-        entries = await _new_entries(
-            uow, policy, person_id, work_date, items, source, now, attachment=attachment
-        )
-    except IntegrityError:
-        # Processed before (a retry after its reply failed): show what was stored then.
-        await uow.session.rollback()
-        existing = await uow.entries.from_message(source.chat_id, source.message_id)
-        if not existing:
-            raise
-        return Recorded(existing[0].work_date, list(existing), replayed=True)
-    await uow.commit()
-    return Recorded(work_date, entries, after_hours=policy.after_hours(source.sent_at))
+class EntryService:
+    """A cadre's own work log (一事一记)."""
 
+    def __init__(self, uow: UowFactory, clock: Clock, policy: LogPolicy) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.policy = policy
 
-async def apply_message_edit(
-    uow: UnitOfWork,
-    policy: LogPolicy,
-    person_id: int,
-    text: str,
-    source: Source,
-    now: datetime,
-    attachment: str | None = None,
-) -> Recorded | None:
-    """Bring the entries of an edited Telegram message in line with its new text (history kept).
+    def today(self) -> date:
+        """Today's work date (before the rollover hour it is still yesterday)."""
+        return self.policy.work_date(self.clock.now())
 
-    Returns None when nothing changed. A message that never produced entries (a photo sent
-    without a caption) is recorded now, with its attachment.
-    """
-    existing = list(await uow.entries.from_message(source.chat_id, source.message_id))
-    if not existing:
-        return await record_message(uow, policy, person_id, text, source, now, attachment)
-    if existing[0].person_id != person_id:
-        raise NotAllowed(zh.STALE_BUTTON)
-    work_date = existing[0].work_date
-    today = policy.work_date(now)
-    if not policy.editable(work_date, today):
-        raise NotAllowed(
-            zh.OUT_OF_WINDOW.format(date=_md(work_date), window=policy.rules.backfill_window)
-        )
-    items = split_items(text)
-    if not items:
-        raise UsageError(zh.EMPTY_MESSAGE)
-    changed: list[LogEntry] = []
-    for entry, item in zip(existing, items, strict=False):
-        # A line that an earlier edit removed is back: its entry comes back too.
-        restore = entry.withdrawn and await _removed_by_edit(uow, entry)
-        if entry.text == item and not restore:
-            continue
-        before = _snapshot(entry)
-        _set_text(policy, entry, item, now)
-        entry.withdrawn = entry.withdrawn and not restore
-        action = "restore" if restore else "edit"
-        await uow.entries.add_history(entry, person_id, now, action, before, _snapshot(entry))
-        changed.append(entry)
-    for entry in existing[len(items) :]:
-        if entry.withdrawn:
-            continue
-        before = _snapshot(entry)
-        entry.withdrawn = True
-        entry.updated_at = now
-        await uow.entries.add_history(
-            entry, person_id, now, EDIT_WITHDRAW, before, _snapshot(entry)
-        )
-        changed.append(entry)
-    if len(items) > len(existing):
-        last_part = max(e.source_part or 0 for e in existing)
-        changed += await _new_entries(
-            uow,
-            policy,
-            person_id,
-            work_date,
-            items[len(existing) :],
-            source,
-            now,
-            late=existing[0].is_late,
-            first_part=last_part + 1,
-        )
-    if not changed:
-        return None
-    await uow.commit()
-    return Recorded(work_date, changed, late=existing[0].is_late)
+    # -- writing -----------------------------------------------------------------------------
 
+    async def record(
+        self, person_id: int, text: str, source: EntrySource, attachment: str | None = None
+    ) -> Recorded:
+        """Store one message as one entry per item, dated by when it was sent."""
+        items = split_items(text)
+        if not items:
+            raise UsageError(zh.EMPTY_MESSAGE)
+        async with self.uow() as uow:
+            return await self._record(uow, person_id, items, source, attachment)
 
-async def _removed_by_edit(uow: UnitOfWork, entry: LogEntry) -> bool:
-    """Whether the entry was withdrawn because its line left the edited message (not by /del)."""
-    history = await uow.entries.history(entry.id)
-    return bool(history) and history[-1].action == EDIT_WITHDRAW
-
-
-async def _own_entry(
-    uow: UnitOfWork, policy: LogPolicy, person_id: int, entry_id: int, now: datetime
-) -> LogEntry:
-    entry = await uow.entries.get(entry_id)
-    if entry is None or entry.person_id != person_id:
-        raise NotFound(zh.STALE_BUTTON)
-    if not policy.editable(entry.work_date, policy.work_date(now)):
-        raise NotAllowed(
-            zh.OUT_OF_WINDOW.format(date=_md(entry.work_date), window=policy.rules.backfill_window)
-        )
-    return entry
-
-
-async def _today_entry(
-    uow: UnitOfWork, policy: LogPolicy, person_id: int, number: int, now: datetime
-) -> LogEntry:
-    entry = await uow.entries.by_number(person_id, policy.work_date(now), number)
-    if entry is None:
-        raise NotFound(zh.NO_SUCH_ENTRY.format(n=number))
-    return entry
-
-
-async def _withdraw(uow: UnitOfWork, entry: LogEntry, person_id: int, now: datetime) -> bool:
-    if entry.withdrawn:
-        return False
-    before = _snapshot(entry)
-    entry.withdrawn = True
-    entry.updated_at = now
-    await uow.entries.add_history(entry, person_id, now, "withdraw", before, _snapshot(entry))
-    await uow.commit()
-    return True
-
-
-async def withdraw_entry(
-    uow: UnitOfWork, policy: LogPolicy, person_id: int, entry_id: int, now: datetime
-) -> tuple[LogEntry, bool]:
-    """Withdraw an entry by id (inline button); False when it was already withdrawn."""
-    entry = await _own_entry(uow, policy, person_id, entry_id, now)
-    return entry, await _withdraw(uow, entry, person_id, now)
-
-
-async def withdraw_today(
-    uow: UnitOfWork, policy: LogPolicy, person_id: int, number: int, now: datetime
-) -> tuple[LogEntry, bool]:
-    """Withdraw today's entry `number` (/del n)."""
-    entry = await _today_entry(uow, policy, person_id, number, now)
-    return entry, await _withdraw(uow, entry, person_id, now)
-
-
-async def change_kind(
-    uow: UnitOfWork,
-    policy: LogPolicy,
-    person_id: int,
-    entry_id: int,
-    kind: EntryKind,
-    now: datetime,
-) -> LogEntry:
-    """Set an entry's kind (日常工作/其他工作/八小时外) from an inline button."""
-    entry = await _own_entry(uow, policy, person_id, entry_id, now)
-    if entry.withdrawn:
-        raise NotAllowed(zh.ENTRY_IS_WITHDRAWN.format(n=entry.item_no))
-    if entry.kind != kind.value:
-        before = _snapshot(entry)
-        entry.kind = kind.value
-        entry.updated_at = now
-        await uow.entries.add_history(entry, person_id, now, "kind", before, _snapshot(entry))
+    async def _record(
+        self,
+        uow: UnitOfWork,
+        person_id: int,
+        items: Sequence[str],
+        source: EntrySource,
+        attachment: str | None,
+    ) -> Recorded:
+        work_date = self.policy.work_date(source.sent_at)
+        entries = self._new_entries(person_id, work_date, items, source, attachment=attachment)
+        if not await uow.entries.insert_numbered(entries):
+            # Processed before (a retry after its reply failed): show what was stored then.
+            assert source.key is not None
+            existing = await uow.entries.from_source(source.channel, source.key)
+            return Recorded(existing[0].work_date, _views(existing), replayed=True)
         await uow.commit()
-    return entry
-
-
-async def edit_today(
-    uow: UnitOfWork, policy: LogPolicy, person_id: int, number: int, text: str, now: datetime
-) -> tuple[LogEntry, bool]:
-    """Replace the text of today's entry `number` (/edit n text); False when it is unchanged."""
-    text = " ".join(text.split())
-    if not text:
-        raise UsageError(zh.EDIT_USAGE)
-    entry = await _today_entry(uow, policy, person_id, number, now)
-    if entry.withdrawn:
-        raise NotAllowed(zh.ENTRY_IS_WITHDRAWN.format(n=number))
-    if entry.text == text:
-        return entry, False
-    before = _snapshot(entry)
-    _set_text(policy, entry, text, now)
-    await uow.entries.add_history(entry, person_id, now, "edit", before, _snapshot(entry))
-    await uow.commit()
-    return entry, True
-
-
-async def set_collaborator(
-    uow: UnitOfWork,
-    policy: LogPolicy,
-    person_id: int,
-    number: int,
-    name: str | None,
-    now: datetime,
-) -> LogEntry:
-    """Correct the 合作者或服务对象 of today's entry `number`; None clears it."""
-    entry = await _today_entry(uow, policy, person_id, number, now)
-    if entry.withdrawn:
-        raise NotAllowed(zh.ENTRY_IS_WITHDRAWN.format(n=number))
-    if entry.collaborator != name:
-        before = _snapshot(entry)
-        entry.collaborator = name
-        entry.updated_at = now
-        await uow.entries.add_history(
-            entry, person_id, now, "collaborator", before, _snapshot(entry)
+        return Recorded(
+            work_date, _views(entries), after_hours=self.policy.after_hours(source.sent_at)
         )
-        await uow.commit()
-    return entry
 
-
-def resolve_past_date(policy: LogPolicy, text: str, today: date) -> date:
-    """Parse a date the cadre typed, refusing future dates with a clear reply."""
-    day = parse_date(text, today)
-    if day is None:
-        raise UsageError(zh.BAD_DATE.format(text=text))
-    if day.year < today.year and not re.search(r"\d{4}", text):
-        # "11-25" typed on 11-23 means this year's 11-25 (ahead), not last year's.
-        with contextlib.suppress(ValueError):  # 02-29
-            this_year = day.replace(year=today.year)
-            if this_year - today < today - day:
-                day = this_year
-    if day > today:
-        raise NotAllowed(zh.FUTURE_DATE.format(date=_md(day)))
-    return day
-
-
-async def backfill(
-    uow: UnitOfWork,
-    policy: LogPolicy,
-    person_id: int,
-    date_text: str,
-    text: str,
-    source: Source,
-    now: datetime,
-) -> Recorded:
-    """Entries for a past day inside the window, marked 补记."""
-    today = policy.work_date(now)
-    day = resolve_past_date(policy, date_text, today)
-    if day == today:
-        raise UsageError(zh.BACKFILL_TODAY)
-    if not backfill_allowed(day, today, policy.rules.backfill_window, policy.calendar):
-        raise NotAllowed(
-            zh.BACKFILL_TOO_OLD.format(window=policy.rules.backfill_window, date=_md(day))
-        )
-    existing = await uow.entries.from_message(source.chat_id, source.message_id)
-    if existing:
-        return Recorded(day, list(existing), late=True, replayed=True)
-    items = split_items(text)
-    if not items:
-        raise UsageError(zh.BACKFILL_USAGE)
-    entries = await _new_entries(uow, policy, person_id, day, items, source, now, late=True)
-    await uow.commit()
-    return Recorded(day, entries, late=True)
-
-
-async def reflect(
-    uow: UnitOfWork, policy: LogPolicy, person_id: int, text: str, now: datetime
-) -> tuple[date, bool]:
-    """Save today's 心得体会; True when an earlier text was replaced (kept in the audit log)."""
-    text = text.strip()
-    if not text:
-        raise UsageError(zh.REFLECT_USAGE)
-    if len(text) > COMMAND_TEXT_LIMIT:
-        raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
-    day = policy.work_date(now)
-    current = await uow.entries.reflection(person_id, day)
-    replaced = False
-    if current is None:
-        await uow.entries.add_reflection(
-            Reflection(
-                person_id=person_id, work_date=day, text=text, created_at=now, updated_at=now
+    def _new_entries(
+        self,
+        person_id: int,
+        work_date: date,
+        items: Sequence[str],
+        source: EntrySource,
+        *,
+        late: bool = False,
+        attachment: str | None = None,
+        first_part: int = 0,
+    ) -> list[LogEntry]:
+        now = self.clock.now()
+        return [
+            LogEntry(
+                person_id=person_id,
+                work_date=work_date,
+                text=item,
+                kind=EntryKind.REGULAR.value,
+                collaborator=self.policy.extractor.extract(item),
+                is_late=late,
+                is_overlong=is_overlong(item, self.policy.rules.max_item_chars),
+                attachment_file_id=attachment if i == 0 else None,
+                channel=source.channel.value,
+                source_key=source.key,
+                source_part=first_part + i if source.key is not None else None,
+                withdrawn=False,
+                created_at=now,
+                updated_at=now,
             )
-        )
-    elif current.text != text:
-        await uow.audit.record(
-            now,
-            "reflection_replaced",
-            actor_person_id=person_id,
-            subject_person_id=person_id,
-            detail={"work_date": day.isoformat(), "before": current.text, "after": text},
-        )
-        current.text = text
-        current.updated_at = now
-        replaced = True
-    await uow.commit()
-    return day, replaced
+            for i, item in enumerate(items)
+        ]
 
+    async def _change(
+        self,
+        uow: UnitOfWork,
+        entry: LogEntry,
+        by: int,
+        action: str,
+        *,
+        text: str | None = None,
+        **fields: object,
+    ) -> None:
+        """Apply a change to an entry and record it in its history (who, when, before/after).
 
-async def add_absence(
-    uow: UnitOfWork,
-    policy: LogPolicy,
-    person_id: int,
-    start_text: str,
-    end_text: str | None,
-    reason: str,
-    now: datetime,
-) -> Absence:
-    """Register excused days (leave, trip, training, meeting); a repeat is not stored twice."""
-    today = policy.work_date(now)
-    reason = " ".join(reason.split())
-    if not reason:
-        raise UsageError(zh.LEAVE_NO_REASON)
-    if len(reason) > COMMAND_TEXT_LIMIT:
-        raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
-    start = _leave_date(start_text, today)
-    end = _leave_date(end_text, today) if end_text else start
-    if end < start:
-        raise UsageError(zh.LEAVE_BAD_RANGE.format(start=_md(start), end=_md(end)))
-    if (end - start).days + 1 > LEAVE_MAX_DAYS:
-        raise UsageError(zh.LEAVE_TOO_LONG.format(days=LEAVE_MAX_DAYS))
-    if start < today - timedelta(days=LEAVE_PAST_DAYS):
-        raise NotAllowed(zh.LEAVE_TOO_OLD.format(days=LEAVE_PAST_DAYS))
-    if end > today + timedelta(days=LEAVE_FUTURE_DAYS):
-        raise NotAllowed(zh.LEAVE_TOO_FAR.format(days=LEAVE_FUTURE_DAYS))
-    for absence in await uow.entries.absences(person_id, start, end):
-        if (absence.start_date, absence.end_date, absence.reason) == (start, end, reason):
-            return absence
-    absence = Absence(
-        person_id=person_id,
-        start_date=start,
-        end_date=end,
-        reason=reason,
-        created_at=now,
-        withdrawn=False,
-    )
-    await uow.entries.add_absence(absence)
-    await uow.commit()
-    return absence
+        A new text brings its own collaborator and overlong flag.
+        """
+        now = self.clock.now()
+        before = _snapshot(entry)
+        if text is not None:
+            entry.text = text
+            entry.collaborator = self.policy.extractor.extract(text)
+            entry.is_overlong = is_overlong(text, self.policy.rules.max_item_chars)
+        for name, value in fields.items():
+            setattr(entry, name, value)
+        entry.updated_at = now
+        await uow.entries.add_history(entry, by, now, action, before, _snapshot(entry))
+
+    async def apply_edit(
+        self, person_id: int, text: str, source: EntrySource, attachment: str | None = None
+    ) -> Recorded | None:
+        """Bring the entries of an edited message in line with its new text (history kept).
+
+        Returns None when nothing changed. A message that never produced entries (a photo sent
+        without a caption) is recorded now, with its attachment.
+        """
+        assert source.key is not None, "only a message with a key can be edited"
+        items = split_items(text)
+        if not items:
+            raise UsageError(zh.EMPTY_MESSAGE)
+        async with self.uow() as uow:
+            existing = list(await uow.entries.from_source(source.channel, source.key))
+            if not existing:
+                return await self._record(uow, person_id, items, source, attachment)
+            if existing[0].person_id != person_id:
+                raise NotAllowed(zh.STALE_BUTTON)
+            work_date = existing[0].work_date
+            self._check_editable(work_date)
+            last_actions = await uow.entries.last_actions([e.id for e in existing if e.withdrawn])
+            changed: list[LogEntry] = []
+            for entry, item in zip(existing, items, strict=False):
+                # A line that an earlier edit removed is back: its entry comes back too.
+                restore = last_actions.get(entry.id) == EDIT_WITHDRAW
+                if entry.text == item and not restore:
+                    continue
+                action, withdrawn = ("restore", False) if restore else ("edit", entry.withdrawn)
+                await self._change(uow, entry, person_id, action, text=item, withdrawn=withdrawn)
+                changed.append(entry)
+            for entry in existing[len(items) :]:
+                if not entry.withdrawn:
+                    await self._change(uow, entry, person_id, EDIT_WITHDRAW, withdrawn=True)
+                    changed.append(entry)
+            if len(items) > len(existing):
+                added = self._new_entries(
+                    person_id,
+                    work_date,
+                    items[len(existing) :],
+                    source,
+                    late=existing[0].is_late,
+                    first_part=max(e.source_part or 0 for e in existing) + 1,
+                )
+                await uow.entries.insert_numbered(added)
+                changed += added
+            if not changed:
+                return None
+            await uow.commit()
+            return Recorded(work_date, _views(changed), late=existing[0].is_late)
+
+    def _check_editable(self, work_date: date) -> None:
+        if not self.policy.editable(work_date, self.today()):
+            window = self.policy.rules.backfill_window
+            raise NotAllowed(zh.OUT_OF_WINDOW.format(date=_md(work_date), window=window))
+
+    async def _own_entry(self, uow: UnitOfWork, person_id: int, entry_id: int) -> LogEntry:
+        entry = await uow.entries.get(entry_id)
+        if entry is None or entry.person_id != person_id:
+            raise NotFound(zh.STALE_BUTTON)
+        self._check_editable(entry.work_date)
+        return entry
+
+    async def _today_entry(
+        self, uow: UnitOfWork, person_id: int, number: int, *, live: bool = False
+    ) -> LogEntry:
+        entry = await uow.entries.by_number(person_id, self.today(), number)
+        if entry is None:
+            raise NotFound(zh.NO_SUCH_ENTRY.format(n=number))
+        if live and entry.withdrawn:
+            raise NotAllowed(zh.ENTRY_IS_WITHDRAWN.format(n=number))
+        return entry
+
+    async def _finish(self, uow: UnitOfWork, entry: LogEntry, changed: bool) -> EntryChange:
+        """Commit if something changed and describe the entry with its message's siblings."""
+        if changed:
+            await uow.commit()
+        siblings: Sequence[LogEntry] = [entry]
+        if entry.source_key is not None:
+            siblings = await uow.entries.from_source(entry.channel, entry.source_key)
+        return EntryChange(EntryView.of(entry), changed, _views(siblings))
+
+    async def withdraw(self, person_id: int, entry_id: int) -> EntryChange:
+        """Withdraw an entry by id (a button); `changed` is False when it was withdrawn before."""
+        async with self.uow() as uow:
+            entry = await self._own_entry(uow, person_id, entry_id)
+            return await self._withdraw(uow, entry, person_id)
+
+    async def withdraw_today(self, person_id: int, number: int) -> EntryChange:
+        """Withdraw today's entry `number` (/del n)."""
+        async with self.uow() as uow:
+            entry = await self._today_entry(uow, person_id, number)
+            return await self._withdraw(uow, entry, person_id)
+
+    async def _withdraw(self, uow: UnitOfWork, entry: LogEntry, person_id: int) -> EntryChange:
+        if entry.withdrawn:
+            return await self._finish(uow, entry, changed=False)
+        await self._change(uow, entry, person_id, "withdraw", withdrawn=True)
+        return await self._finish(uow, entry, changed=True)
+
+    async def change_kind(self, person_id: int, entry_id: int, kind: EntryKind) -> EntryChange:
+        """Set an entry's kind (日常工作/其他工作/八小时外) from a button."""
+        async with self.uow() as uow:
+            entry = await self._own_entry(uow, person_id, entry_id)
+            if entry.withdrawn:
+                raise NotAllowed(zh.ENTRY_IS_WITHDRAWN.format(n=entry.item_no))
+            changed = entry.kind != kind.value
+            if changed:
+                await self._change(uow, entry, person_id, "kind", kind=kind.value)
+            return await self._finish(uow, entry, changed)
+
+    async def edit_today(self, person_id: int, number: int, text: str) -> EntryChange:
+        """Replace the text of today's entry `number` (/edit n text)."""
+        text = " ".join(text.split())
+        if not text:
+            raise UsageError(zh.EDIT_USAGE)
+        async with self.uow() as uow:
+            entry = await self._today_entry(uow, person_id, number, live=True)
+            changed = entry.text != text
+            if changed:
+                await self._change(uow, entry, person_id, "edit", text=text)
+            return await self._finish(uow, entry, changed)
+
+    async def set_collaborator(self, person_id: int, number: int, name: str | None) -> EntryChange:
+        """Correct the 合作者或服务对象 of today's entry `number`; None clears it."""
+        async with self.uow() as uow:
+            entry = await self._today_entry(uow, person_id, number, live=True)
+            changed = entry.collaborator != name
+            if changed:
+                await self._change(uow, entry, person_id, "collaborator", collaborator=name)
+            return await self._finish(uow, entry, changed)
+
+    def resolve_past_date(self, text: str) -> date:
+        """Parse a date the cadre typed, refusing future dates with a clear reply."""
+        today = self.today()
+        day = parse_date(text, today)
+        if day is None:
+            raise UsageError(zh.BAD_DATE.format(text=text))
+        if day.year < today.year and not re.search(r"\d{4}", text):
+            # "11-25" typed on 11-23 means this year's 11-25 (ahead), not last year's.
+            with contextlib.suppress(ValueError):  # 02-29
+                this_year = day.replace(year=today.year)
+                if this_year - today < today - day:
+                    day = this_year
+        if day > today:
+            raise NotAllowed(zh.FUTURE_DATE.format(date=_md(day)))
+        return day
+
+    async def backfill(
+        self, person_id: int, date_text: str, text: str, source: EntrySource
+    ) -> Recorded:
+        """Entries for a past day inside the window, marked 补记."""
+        today = self.today()
+        day = self.resolve_past_date(date_text)
+        window = self.policy.rules.backfill_window
+        if day == today:
+            raise UsageError(zh.BACKFILL_TODAY)
+        if not backfill_allowed(day, today, window, self.policy.calendar):
+            raise NotAllowed(zh.BACKFILL_TOO_OLD.format(window=window, date=_md(day)))
+        items = split_items(text)
+        if not items:
+            raise UsageError(zh.BACKFILL_USAGE)
+        entries = self._new_entries(person_id, day, items, source, late=True)
+        async with self.uow() as uow:
+            if not await uow.entries.insert_numbered(entries):
+                assert source.key is not None
+                existing = await uow.entries.from_source(source.channel, source.key)
+                return Recorded(day, _views(existing), late=True, replayed=True)
+            await uow.commit()
+        return Recorded(day, _views(entries), late=True)
+
+    async def reflect(self, person_id: int, text: str) -> tuple[date, bool]:
+        """Save today's 心得体会; True when an earlier text was replaced (kept in the audit log)."""
+        text = text.strip()
+        if not text:
+            raise UsageError(zh.REFLECT_USAGE)
+        if len(text) > COMMAND_TEXT_LIMIT:
+            raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
+        now = self.clock.now()
+        day = self.today()
+        async with self.uow() as uow:
+            current = await uow.entries.reflection(person_id, day)
+            replaced = False
+            if current is None:
+                await uow.entries.add_reflection(
+                    Reflection(
+                        person_id=person_id,
+                        work_date=day,
+                        text=text,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            elif current.text != text:
+                await uow.audit.record(
+                    now,
+                    "reflection_replaced",
+                    actor_person_id=person_id,
+                    subject_person_id=person_id,
+                    detail={"work_date": day.isoformat(), "before": current.text, "after": text},
+                )
+                current.text = text
+                current.updated_at = now
+                replaced = True
+            await uow.commit()
+        return day, replaced
+
+    def is_date(self, text: str) -> bool:
+        """Whether a word of a command is a date (so /leave can tell an end date from a reason)."""
+        return parse_date(text, self.today()) is not None
+
+    async def add_absence(
+        self, person_id: int, start_text: str, end_text: str | None, reason: str
+    ) -> AbsenceView:
+        """Register excused days (leave, trip, training, meeting); a repeat is not stored twice."""
+        today = self.today()
+        reason = " ".join(reason.split())
+        if not reason:
+            raise UsageError(zh.LEAVE_NO_REASON)
+        if len(reason) > COMMAND_TEXT_LIMIT:
+            raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
+        start = _leave_date(start_text, today)
+        end = _leave_date(end_text, today) if end_text else start
+        if end < start:
+            raise UsageError(zh.LEAVE_BAD_RANGE.format(start=_md(start), end=_md(end)))
+        if (end - start).days + 1 > LEAVE_MAX_DAYS:
+            raise UsageError(zh.LEAVE_TOO_LONG.format(days=LEAVE_MAX_DAYS))
+        if start < today - timedelta(days=LEAVE_PAST_DAYS):
+            raise NotAllowed(zh.LEAVE_TOO_OLD.format(days=LEAVE_PAST_DAYS))
+        if end > today + timedelta(days=LEAVE_FUTURE_DAYS):
+            raise NotAllowed(zh.LEAVE_TOO_FAR.format(days=LEAVE_FUTURE_DAYS))
+        view = AbsenceView(start, end, reason)
+        async with self.uow() as uow:
+            for absence in await uow.entries.absences(person_id, start, end):
+                if (absence.start_date, absence.end_date, absence.reason) == (start, end, reason):
+                    return view
+            await uow.entries.add_absence(
+                Absence(
+                    person_id=person_id,
+                    start_date=start,
+                    end_date=end,
+                    reason=reason,
+                    created_at=self.clock.now(),
+                    withdrawn=False,
+                )
+            )
+            await uow.commit()
+        return view
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def day(self, person_id: int) -> DayView:
+        """Today's entries and reflection."""
+        today = self.today()
+        async with self.uow() as uow:
+            entries = await uow.entries.for_range(person_id, today, today)
+            reflection = await uow.entries.reflection(person_id, today)
+        return DayView(today, _views(entries), None if reflection is None else reflection.text)
+
+    async def period(self, person_id: int, kind: str) -> PeriodView:
+        """The cadre's entries over the current week or month, with completeness up to today."""
+        today = self.today()
+        period = Period.containing(kind, today)
+        async with self.uow() as uow:
+            entries = await uow.entries.for_range(person_id, period.start, period.end)
+            absences = await uow.entries.absences(person_id, period.start, period.end)
+        logged = {e.work_date for e in entries if not e.withdrawn}
+        return PeriodView(
+            period,
+            _views(entries),
+            tuple(AbsenceView(a.start_date, a.end_date, a.reason) for a in absences),
+            self._completeness(period, logged, absences, today),
+        )
+
+    def _completeness(
+        self, period: Period, logged: set[date], absences: Sequence[Absence], today: date
+    ) -> Completeness:
+        excused = {
+            day
+            for a in absences
+            for day in _days_in(max(a.start_date, period.start), min(a.end_date, period.end))
+        }
+        working = expected_days(period, self.policy.calendar, until=today)
+        return completeness(working, logged, excused, today)
+
+    async def activity_of(self, scope: PeopleScope, period: Period) -> dict[int, Activity]:
+        """Completeness and entry counts of everyone in `scope` over `period`.
+
+        Four queries whatever the scope's size (a team, a unit, the city); people without
+        entries or absences get their row too.
+        """
+        today = self.today()
+        async with self.uow() as uow:
+            people = await uow.people.ids_in(scope)
+            logged = await uow.entries.logged_days(scope, period.start, period.end)
+            absences = await uow.entries.excused_spans(scope, period.start, period.end)
+            counts = await uow.entries.counts(scope, period.start, period.end)
+        return {
+            pid: Activity(
+                self._completeness(period, logged.get(pid, set()), absences.get(pid, []), today),
+                counts.get(pid, NO_ENTRIES),
+            )
+            for pid in people
+        }
 
 
 def _leave_date(text: str, today: date) -> date:
@@ -506,37 +619,3 @@ def _leave_date(text: str, today: date) -> date:
         except ValueError:  # 02-29
             return day
     return day
-
-
-def _days_in(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-async def day_view(uow: UnitOfWork, person_id: int, day: date) -> DayView:
-    entries = await uow.entries.for_day(person_id, day)
-    return DayView(day, entries, await uow.entries.reflection(person_id, day))
-
-
-async def period_view(
-    uow: UnitOfWork, policy: LogPolicy, person_id: int, period: Period, today: date
-) -> PeriodView:
-    """A cadre's entries over a period with completeness up to today."""
-    entries = await uow.entries.for_range(person_id, period.start, period.end)
-    absences = await uow.entries.absences(person_id, period.start, period.end)
-    excused = {
-        day
-        for a in absences
-        for day in _days_in(max(a.start_date, period.start), min(a.end_date, period.end))
-    }
-    logged = {e.work_date for e in entries if not e.withdrawn}
-    working = expected_days(period, policy.calendar, until=today)
-    by_day: dict[date, list[LogEntry]] = {}
-    for entry in entries:
-        by_day.setdefault(entry.work_date, []).append(entry)
-    return PeriodView(
-        period, entries, absences, completeness(working, logged, excused, today), by_day
-    )
-
-
-def _md(day: date) -> str:
-    return f"{day.month}月{day.day}日"

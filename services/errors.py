@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from storage.db import is_transient_error
+
 
 class DomainError(Exception):
     """A refusal the user caused and can fix; `reply` is shown to them as is."""
@@ -29,3 +31,8 @@ class NotFound(DomainError):
 
 class NotAllowed(DomainError):
     """The user may not do this (outside the backfill window, someone else's entry, ...)."""
+
+
+def is_storage_unavailable(error: BaseException | None) -> bool:
+    """Whether the database failed in a way that passes: the request should be tried again."""
+    return is_transient_error(error)

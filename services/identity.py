@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
-from bot import zh
-from bot.errors import InviteInvalid
+from services import zh
+from services.clock import Clock
+from services.errors import InviteInvalid
 from storage.models import Person, Role
-from storage.uow import UnitOfWork
+from storage.uow import UnitOfWork, UowFactory
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class Actor:
 class ActorCache:
     """Recently seen accounts, so a burst of messages does not look the person up each time.
 
-    Only bound accounts are cached; /start forgets the accounts it changes, and roster changes
-    made by the CLI reach the bot within `ttl`.
+    Only bound accounts are cached; binding forgets the accounts it changes, and roster
+    changes made by the CLI reach the bot within `ttl`.
     """
 
     def __init__(self, ttl_seconds: float = 60, max_size: int = 50_000) -> None:
@@ -59,95 +60,127 @@ class ActorCache:
 class Binding:
     actor: Actor
     already_bound: bool
-    revoked_telegram_id: int | None  # the account that held this person before, now cut off
 
 
-async def find_actor(uow: UnitOfWork, telegram_user_id: int) -> Actor | None:
-    person = await uow.people.by_telegram_id(telegram_user_id)
-    return None if person is None else Actor.of(person)
+class IdentityService:
+    """Accounts and the roster people behind them."""
 
+    def __init__(
+        self, uow: UowFactory, clock: Clock, tz: tzinfo, cache: ActorCache | None = None
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.tz = tz  # the organisation's, in which an invite's expiry date is shown
+        self.cache = cache or ActorCache()
 
-async def refuse_stranger(
-    uow: UnitOfWork, telegram_user_id: int, action: str, now: datetime
-) -> None:
-    """Keep one audit line about an unknown user and nothing else (no name, no text)."""
-    await uow.audit.record(
-        now, "refused_unregistered", actor_telegram_id=telegram_user_id, detail={"action": action}
-    )
-    await uow.commit()
+    async def identify(self, telegram_user_id: int, action: str) -> Actor | None:
+        """The person bound to the account; for a stranger, one audit line and nothing else.
 
+        The stranger's update keeps no content (no name, no text), only that it came.
+        """
+        now = self.clock.now()
+        actor = self.cache.get(telegram_user_id, now)
+        if actor is not None:
+            return actor
+        async with self.uow() as uow:
+            person = await uow.people.by_telegram_id(telegram_user_id)
+            if person is None:
+                await uow.audit.record(
+                    now,
+                    "refused_unregistered",
+                    actor_telegram_id=telegram_user_id,
+                    detail={"action": action},
+                )
+                await uow.scrub_current_update()
+                await uow.commit()
+                return None
+            actor = Actor.of(person)
+        self.cache.put(telegram_user_id, actor, now)
+        return actor
 
-async def bind_account(
-    uow: UnitOfWork, token: str, telegram_user_id: int, now: datetime, tz: tzinfo = UTC
-) -> Binding:
-    """Redeem an invite: bind the account, cutting off any account bound to the person before.
+    async def ignore_update(self) -> None:
+        """Keep nothing of an update the product does not serve (group chatter, other bots)."""
+        async with self.uow() as uow:
+            await uow.scrub_current_update()
+            await uow.commit()
 
-    `tz` is the organisation's time zone, in which an expiry date is shown.
-    """
-    invite = await uow.invites.by_token(token) if token else None
-    if invite is None:
-        await _refuse(uow, telegram_user_id, "unknown_token", now)
-        raise InviteInvalid(zh.INVITE_UNKNOWN)
-    person = await uow.people.get(invite.person_id)
-    assert person is not None
-    if invite.used_at is not None:
-        if invite.used_by_telegram_id == telegram_user_id and (
-            person.telegram_user_id == telegram_user_id
-        ):
-            return Binding(Actor.of(person), already_bound=True, revoked_telegram_id=None)
-        await _refuse(uow, telegram_user_id, "used_token", now, invite.person_id)
-        raise InviteInvalid(zh.INVITE_USED)
-    if invite.expires_at <= now:
-        await _refuse(uow, telegram_user_id, "expired_token", now, invite.person_id)
-        expired_on = invite.expires_at.astimezone(tz).date()
-        raise InviteInvalid(zh.INVITE_EXPIRED.format(date=expired_on.isoformat()))
-    if not person.active:
-        await _refuse(uow, telegram_user_id, "inactive_person", now, invite.person_id)
-        raise InviteInvalid(zh.INVITE_INACTIVE)
+    async def bind(self, token: str, telegram_user_id: int) -> Binding:
+        """Redeem an invite: bind the account, cutting off any account bound to the person before.
 
-    revoked = person.telegram_user_id if person.telegram_user_id != telegram_user_id else None
-    # The account may have been bound to someone else before: that binding ends here.
-    holder = await uow.people.by_telegram_id(telegram_user_id)
-    if holder is not None and holder.id != person.id:
-        holder.telegram_user_id = None
-        holder.updated_at = now
+        The account cut off is told so through the outbox, in the same transaction, so the
+        notice is sent even if the process dies right after the commit.
+        """
+        now = self.clock.now()
+        async with self.uow() as uow:
+            invite = await uow.invites.by_token(token) if token else None
+            if invite is None:
+                await self._refuse(uow, telegram_user_id, "unknown_token")
+                raise InviteInvalid(zh.INVITE_UNKNOWN)
+            person = await uow.people.get(invite.person_id)
+            assert person is not None
+            if invite.used_at is not None:
+                if invite.used_by_telegram_id == telegram_user_id == person.telegram_user_id:
+                    return Binding(Actor.of(person), already_bound=True)
+                await self._refuse(uow, telegram_user_id, "used_token", invite.person_id)
+                raise InviteInvalid(zh.INVITE_USED)
+            if invite.expires_at <= now:
+                await self._refuse(uow, telegram_user_id, "expired_token", invite.person_id)
+                expired_on = invite.expires_at.astimezone(self.tz).date()
+                raise InviteInvalid(zh.INVITE_EXPIRED.format(date=expired_on.isoformat()))
+            if not person.active:
+                await self._refuse(uow, telegram_user_id, "inactive_person", invite.person_id)
+                raise InviteInvalid(zh.INVITE_INACTIVE)
+
+            revoked = (
+                person.telegram_user_id if person.telegram_user_id != telegram_user_id else None
+            )
+            # The account may have been bound to someone else before: that binding ends here.
+            holder = await uow.people.by_telegram_id(telegram_user_id)
+            if holder is not None and holder.id != person.id:
+                await uow.people.unbind_account(holder, now)
+                await uow.audit.record(
+                    now,
+                    "unbound",
+                    actor_telegram_id=telegram_user_id,
+                    subject_person_id=holder.id,
+                    detail={"reason": "rebound"},
+                )
+            person.telegram_user_id = telegram_user_id
+            person.bound_at = now
+            person.updated_at = now
+            invite.used_at = now
+            invite.used_by_telegram_id = telegram_user_id
+            await uow.audit.record(
+                now,
+                "bound",
+                actor_person_id=person.id,
+                actor_telegram_id=telegram_user_id,
+                subject_person_id=person.id,
+                detail={"invite_id": invite.id, "revoked_telegram_id": revoked},
+            )
+            if revoked is not None:
+                await uow.outbox.add(
+                    f"rebound:{invite.id}:{revoked}",
+                    "rebound",
+                    zh.REBOUND_OLD_ACCOUNT,
+                    now,
+                    chat_id=revoked,
+                )
+            await uow.commit()
+            actor = Actor.of(person)
+        self.cache.forget(telegram_user_id, revoked)
+        return Binding(actor, already_bound=False)
+
+    async def _refuse(
+        self, uow: UnitOfWork, telegram_user_id: int, reason: str, person_id: int | None = None
+    ) -> None:
+        """A failed binding keeps only this audit line, not the update's content."""
         await uow.audit.record(
-            now,
-            "unbound",
+            self.clock.now(),
+            "invite_refused",
             actor_telegram_id=telegram_user_id,
-            subject_person_id=holder.id,
-            detail={"reason": "rebound"},
+            subject_person_id=person_id,
+            detail={"reason": reason},
         )
-        await uow.session.flush()
-    person.telegram_user_id = telegram_user_id
-    person.bound_at = now
-    person.updated_at = now
-    invite.used_at = now
-    invite.used_by_telegram_id = telegram_user_id
-    await uow.audit.record(
-        now,
-        "bound",
-        actor_person_id=person.id,
-        actor_telegram_id=telegram_user_id,
-        subject_person_id=person.id,
-        detail={"invite_id": invite.id, "revoked_telegram_id": revoked},
-    )
-    await uow.commit()
-    return Binding(Actor.of(person), already_bound=False, revoked_telegram_id=revoked)
-
-
-async def _refuse(
-    uow: UnitOfWork,
-    telegram_user_id: int,
-    reason: str,
-    now: datetime,
-    person_id: int | None = None,
-) -> None:
-    await uow.audit.record(
-        now,
-        "invite_refused",
-        actor_telegram_id=telegram_user_id,
-        subject_person_id=person_id,
-        detail={"reason": reason},
-    )
-    await uow.commit()
+        await uow.scrub_current_update()
+        await uow.commit()

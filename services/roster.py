@@ -14,70 +14,17 @@ import secrets
 import zipfile
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.clock import Clock
-from storage.models import Invite, Person, Role, Unit
-from storage.uow import UnitOfWork
-
-# ---------------------------------------------------------------------------------------------
-# Wording the admin reads (CLI). Kept together so it can be reviewed with bot/zh.py.
-
-FIELD_LABELS = {
-    "roster_id": "工号",
-    "name": "姓名",
-    "unit": "单位",
-    "position": "职务",
-    "supervisor_id": "上级工号",
-    "role": "角色",
-}
-ROLE_LABELS = {
-    Role.CADRE: "干部",
-    Role.SUPERVISOR: "上级",
-    Role.RATER: "评定",
-    Role.ADMIN: "管理员",
-}
-FILE_NOT_FOUND = "找不到花名册文件：{path}"
-FILE_UNREADABLE = "无法读取花名册文件 {path}：{error}"
-FILE_OLD_XLS = "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后再导入。"
-FILE_ENCODING = "无法识别文件编码，请在 Excel 中另存为「CSV UTF-8（逗号分隔）」后再导入。"
-FILE_EMPTY = "花名册文件是空的：第一行应为表头（工号、姓名、单位、职务、上级工号、角色）。"
-MISSING_COLUMN = "花名册缺少「{label}」列（表头可写：{aliases}）。第一行应为表头。"
-DUPLICATE_COLUMN = "表头「{first}」和「{second}」都表示「{label}」，请只保留一列。"
-REFUSED_EMPTY_ID = "第{line}行：工号为空"
-REFUSED_DUPLICATE_ID = "第{line}行：工号 {roster_id} 与第{first_line}行重复，以第{first_line}行为准"
-REFUSED_EMPTY_NAME = "第{line}行：工号 {roster_id} 的姓名为空"
-REFUSED_EMPTY_UNIT = "第{line}行：{name}（{roster_id}）的单位为空"
-REFUSED_TOO_LONG = "第{line}行：{label}超过{limit}个字"
-REFUSED_BAD_ROLE = "第{line}行：角色「{role}」无法识别（可写：干部、上级、评定、管理员）"
-REFUSED_SELF_SUPERVISOR = "第{line}行：{name}（{roster_id}）的上级工号是本人"
-REFUSED_UNKNOWN_SUPERVISOR = "第{line}行：上级工号 {supervisor_id} 不存在"
-REFUSED_SUPERVISOR_CYCLE = "第{line}行：上级关系形成循环 {chain}"
-REFUSED_SUPERVISOR_REFUSED = (
-    "第{line}行：上级 {supervisor_id}（第{supervisor_line}行）未导入，本行也未导入"
-)
-CYCLE_LONG = "{chain} → …… → {first}（共{count}人）"
-REPORT_SUMMARY = (
-    "花名册导入完成：新增 {created} 人，更新 {updated} 人，未变 {unchanged} 人，"
-    "未导入 {refused} 行。"
-)
-REPORT_UNITS = "新建单位 {count} 个。"
-REPORT_REFUSED_HEAD = "未导入的行（请修改文件后重新导入，已导入的不会重复）："
-INVITES_SUMMARY = "已生成 {count} 个邀请链接，{expires} 前有效，每个链接只能用一次。"
-INVITES_LINE = "{roster_id} {name} {link}"
-INVITES_UNKNOWN = "花名册中没有这些工号：{ids}"
-INVITES_INACTIVE = "这些人员已停用，未生成链接：{ids}"
-INVITES_BOUND = "这些人员已绑定 Telegram，未生成链接：{ids}"
-
-# ---------------------------------------------------------------------------------------------
+from services import zh
+from services.clock import Clock
+from storage.models import Role
+from storage.repositories import StoredPerson
+from storage.uow import UnitOfWork, UowFactory
 
 # Column limits of the people and units tables: longer values are refused, not truncated.
 MAX_LENGTHS = {"roster_id": 64, "name": 100, "unit": 200, "position": 200}
@@ -130,7 +77,6 @@ _HEADER_NOISE = re.compile(r"[（(][^)）]*[)）]|[\s_\-]+")
 _INVISIBLE = "\ufeff\u200b"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CYCLE_SHOWN = 5  # people named in a refusal for a supervisor loop
-_CHUNK = 5000  # ids per IN (...) query: far below SQLite's and asyncpg's parameter limits
 
 
 class RosterFileError(ValueError):
@@ -188,7 +134,7 @@ class ImportReport:
     def render(self) -> str:
         """The report for the CLI: a summary line, then one line per refused row."""
         lines = [
-            REPORT_SUMMARY.format(
+            zh.REPORT_SUMMARY.format(
                 created=self.created,
                 updated=self.updated,
                 unchanged=self.unchanged,
@@ -196,9 +142,9 @@ class ImportReport:
             )
         ]
         if self.units_created:
-            lines.append(REPORT_UNITS.format(count=self.units_created))
+            lines.append(zh.REPORT_UNITS.format(count=self.units_created))
         if self.refused:
-            lines.append(REPORT_REFUSED_HEAD)
+            lines.append(zh.REPORT_REFUSED_HEAD)
             lines.extend(refusal.reason for refusal in self.refused)
         return "\n".join(lines)
 
@@ -224,17 +170,17 @@ class InviteBatch:
     def render(self, bot_username: str, tz: tzinfo = SHANGHAI) -> str:
         """One line per invite with its deep link, then the ids that got none."""
         expires = self.expires_at.astimezone(tz).strftime("%Y-%m-%d %H:%M (UTC%z)")
-        lines = [INVITES_SUMMARY.format(count=len(self.invites), expires=expires)]
+        lines = [zh.INVITES_SUMMARY.format(count=len(self.invites), expires=expires)]
         lines.extend(
-            INVITES_LINE.format(
+            zh.INVITES_LINE.format(
                 roster_id=i.roster_id, name=i.name, link=invite_link(bot_username, i.token)
             )
             for i in self.invites
         )
         for template, ids in (
-            (INVITES_UNKNOWN, self.unknown),
-            (INVITES_INACTIVE, self.inactive),
-            (INVITES_BOUND, self.already_bound),
+            (zh.INVITES_UNKNOWN, self.unknown),
+            (zh.INVITES_INACTIVE, self.inactive),
+            (zh.INVITES_BOUND, self.already_bound),
         ):
             if ids:
                 lines.append(template.format(ids="、".join(ids)))
@@ -256,12 +202,12 @@ def read_roster_file(path: Path) -> list[RosterRow]:
         with path.open("rb") as file:
             magic = file.read(8)
     except FileNotFoundError:
-        raise RosterFileError(FILE_NOT_FOUND.format(path=path)) from None
+        raise RosterFileError(zh.FILE_NOT_FOUND.format(path=path)) from None
     except OSError as exc:
-        raise RosterFileError(FILE_UNREADABLE.format(path=path, error=exc)) from exc
+        raise RosterFileError(zh.FILE_UNREADABLE.format(path=path, error=exc)) from exc
     suffix = path.suffix.lower()
     if suffix == ".xls" and not magic.startswith(b"PK"):
-        raise RosterFileError(FILE_OLD_XLS)
+        raise RosterFileError(zh.FILE_OLD_XLS)
     if suffix in (".xlsx", ".xlsm") or magic.startswith(b"PK\x03\x04"):
         return _rows_from_table(_xlsx_cells(path))
     return _rows_from_table(_csv_cells(path.read_bytes()))
@@ -312,7 +258,7 @@ def _decode(data: bytes) -> str:
         # Chinese Excel saves "CSV (逗号分隔)" in GBK; GB18030 is its superset.
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise RosterFileError(FILE_ENCODING) from None
+        raise RosterFileError(zh.FILE_ENCODING) from None
 
 
 def _csv_cells(data: bytes) -> Iterator[tuple[int, list[str]]]:
@@ -330,7 +276,7 @@ def _xlsx_cells(path: Path) -> Iterator[tuple[int, list[object]]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise RosterFileError(FILE_UNREADABLE.format(path=path, error=exc)) from exc
+        raise RosterFileError(zh.FILE_UNREADABLE.format(path=path, error=exc)) from exc
     try:
         sheet = workbook.worksheets[0]
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -351,17 +297,19 @@ def _column_map(header: Sequence[object]) -> dict[str, int]:
             continue  # unknown extra columns are allowed (remarks, phone, ...)
         if name in columns:
             raise RosterFileError(
-                DUPLICATE_COLUMN.format(
+                zh.DUPLICATE_COLUMN.format(
                     first=_clean(header[columns[name]]),
                     second=_clean(cell),
-                    label=FIELD_LABELS[name],
+                    label=zh.FIELD_LABELS[name],
                 )
             )
         columns[name] = index
     for name in REQUIRED_FIELDS:
         if name not in columns:
             aliases = " / ".join(a for a, f in HEADER_ALIASES.items() if f == name)
-            raise RosterFileError(MISSING_COLUMN.format(label=FIELD_LABELS[name], aliases=aliases))
+            raise RosterFileError(
+                zh.MISSING_COLUMN.format(label=zh.FIELD_LABELS[name], aliases=aliases)
+            )
     return columns
 
 
@@ -380,25 +328,12 @@ def _rows_from_table(table: Iterable[tuple[int, Sequence[object]]]) -> list[Rost
         }
         rows.append(RosterRow(line=number, **values))
     if columns is None:
-        raise RosterFileError(FILE_EMPTY)
+        raise RosterFileError(zh.FILE_EMPTY)
     return rows
 
 
 # ---------------------------------------------------------------------------------------------
 # Importing
-
-
-@dataclass(slots=True)
-class _Stored:
-    """A person as stored, only the columns the import compares."""
-
-    id: int
-    name: str
-    unit_id: int
-    position: str
-    supervisor_id: int | None
-    roles: str
-    active: bool
 
 
 @dataclass
@@ -417,7 +352,7 @@ class _Plan:
             del self.accepted[row.roster_id]
 
 
-async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]) -> ImportReport:
+async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> ImportReport:
     """Create or update people (keyed by roster id) and their units, refusing bad rows.
 
     Re-importing updates name, unit, position, supervisor and roles and marks the person
@@ -425,12 +360,13 @@ async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]
     the file are left as they are. Supervisor checks use the state after the import: file
     rows that are accepted plus people already stored. A subordinate of a refused row is
     refused too unless that supervisor is already stored (it then keeps its stored data).
-    Commits once; refused rows are not written. Call inside `async with uow:`.
+    Commits once; refused rows are not written.
     """
-    now = clock.now()
     plan = _check_rows(rows)
-    session = uow.session
-    stored = await _stored_people(session)
+    stored = {
+        rid: replace(person, roles=_stored_roles(person.roles))
+        for rid, person in (await uow.people.stored_for_import()).items()
+    }
     roster_id_of = {person.id: roster_id for roster_id, person in stored.items()}
     stored_supervisor = {
         roster_id: roster_id_of.get(person.supervisor_id) if person.supervisor_id else None
@@ -439,28 +375,25 @@ async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]
     _check_supervisors(plan, stored_supervisor)
 
     accepted = plan.accepted
-    unit_ids, units_created = await _ensure_units(session, {r.unit for r in accepted.values()})
+    unit_ids, units_created = await uow.people.ensure_units({r.unit for r in accepted.values()})
     new_rows = [row for rid, row in accepted.items() if rid not in stored]
     person_ids = {rid: person.id for rid, person in stored.items()}
-    if new_rows:
-        inserted = await session.execute(
-            insert(Person).returning(Person.roster_id, Person.id),
-            [
-                {
-                    "roster_id": row.roster_id,
-                    "name": row.name,
-                    "unit_id": unit_ids[row.unit],
-                    "position": row.position,
-                    "supervisor_id": None,  # set below, once every new person has an id
-                    "roles": plan.roles[row.roster_id],
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for row in new_rows
-            ],
-        )
-        person_ids.update({rid: pid for rid, pid in inserted.all()})
+    person_ids |= await uow.people.insert_many(
+        [
+            {
+                "roster_id": row.roster_id,
+                "name": row.name,
+                "unit_id": unit_ids[row.unit],
+                "position": row.position,
+                "supervisor_id": None,  # set below, once every new person has an id
+                "roles": plan.roles[row.roster_id],
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for row in new_rows
+        ]
+    )
 
     new_supervisors: list[dict[str, object]] = []
     changes: list[dict[str, object]] = []
@@ -472,7 +405,7 @@ async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]
             if supervisor_pid is not None:
                 new_supervisors.append({"id": person_ids[rid], "supervisor_id": supervisor_pid})
             continue
-        wanted = _Stored(
+        wanted = StoredPerson(
             id=person.id,
             name=row.name,
             unit_id=unit_ids[row.unit],
@@ -485,11 +418,8 @@ async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]
             unchanged += 1
         else:
             changes.append({**_as_values(wanted), "updated_at": now})
-    # ORM bulk UPDATE by primary key: one executemany per statement shape.
-    if new_supervisors:
-        await session.execute(update(Person), new_supervisors)
-    if changes:
-        await session.execute(update(Person), changes)
+    await uow.people.update_many(new_supervisors)
+    await uow.people.update_many(changes)
 
     report = ImportReport(
         created=len(new_rows),
@@ -515,7 +445,7 @@ async def import_roster(uow: UnitOfWork, clock: Clock, rows: Sequence[RosterRow]
     return report
 
 
-def _as_values(person: _Stored) -> dict[str, object]:
+def _as_values(person: StoredPerson) -> dict[str, object]:
     return {
         "id": person.id,
         "name": person.name,
@@ -533,11 +463,13 @@ def _check_rows(rows: Sequence[RosterRow]) -> _Plan:
     for position, row in enumerate(rows):
         rid = row.roster_id
         if not rid:
-            plan.refuse(position, row, RefusalCode.EMPTY_ID, REFUSED_EMPTY_ID.format(line=row.line))
+            plan.refuse(
+                position, row, RefusalCode.EMPTY_ID, zh.REFUSED_EMPTY_ID.format(line=row.line)
+            )
             continue
         first = plan.first_row.get(rid)
         if first is not None:
-            reason = REFUSED_DUPLICATE_ID.format(
+            reason = zh.REFUSED_DUPLICATE_ID.format(
                 line=row.line, roster_id=rid, first_line=first.line
             )
             plan.refuse(position, row, RefusalCode.DUPLICATE_ID, reason)
@@ -556,21 +488,21 @@ def _check_rows(rows: Sequence[RosterRow]) -> _Plan:
 
 def _row_problem(row: RosterRow) -> tuple[RefusalCode, str] | None:
     if not row.name:
-        reason = REFUSED_EMPTY_NAME.format(line=row.line, roster_id=row.roster_id)
+        reason = zh.REFUSED_EMPTY_NAME.format(line=row.line, roster_id=row.roster_id)
         return RefusalCode.EMPTY_NAME, reason
     if not row.unit:
-        reason = REFUSED_EMPTY_UNIT.format(line=row.line, name=row.name, roster_id=row.roster_id)
+        reason = zh.REFUSED_EMPTY_UNIT.format(line=row.line, name=row.name, roster_id=row.roster_id)
         return RefusalCode.EMPTY_UNIT, reason
     for name, limit in MAX_LENGTHS.items():
         if len(getattr(row, name)) > limit:
-            label = FIELD_LABELS[name]
-            reason = REFUSED_TOO_LONG.format(line=row.line, label=label, limit=limit)
+            label = zh.FIELD_LABELS[name]
+            reason = zh.REFUSED_TOO_LONG.format(line=row.line, label=label, limit=limit)
             return RefusalCode.TOO_LONG, reason
     _, unknown = parse_roles(row.role)
     if unknown:
-        return RefusalCode.BAD_ROLE, REFUSED_BAD_ROLE.format(line=row.line, role=unknown[0])
+        return RefusalCode.BAD_ROLE, zh.REFUSED_BAD_ROLE.format(line=row.line, role=unknown[0])
     if row.supervisor_id == row.roster_id:
-        reason = REFUSED_SELF_SUPERVISOR.format(
+        reason = zh.REFUSED_SELF_SUPERVISOR.format(
             line=row.line, name=row.name, roster_id=row.roster_id
         )
         return RefusalCode.SELF_SUPERVISOR, reason
@@ -597,7 +529,7 @@ def _check_supervisors(plan: _Plan, stored_supervisor: dict[str, str | None]) ->
     for row in list(plan.accepted.values()):
         sid = row.supervisor_id
         if sid and sid not in plan.first_row and sid not in stored_supervisor:
-            reason = REFUSED_UNKNOWN_SUPERVISOR.format(line=row.line, supervisor_id=sid)
+            reason = zh.REFUSED_UNKNOWN_SUPERVISOR.format(line=row.line, supervisor_id=sid)
             refuse(row, RefusalCode.UNKNOWN_SUPERVISOR, reason)
 
     while True:
@@ -605,7 +537,7 @@ def _check_supervisors(plan: _Plan, stored_supervisor: dict[str, str | None]) ->
             sid = pending.popleft()
             for child in children.get(sid, ()):
                 if plan.accepted.get(child.roster_id) is child:
-                    reason = REFUSED_SUPERVISOR_REFUSED.format(
+                    reason = zh.REFUSED_SUPERVISOR_REFUSED.format(
                         line=child.line, supervisor_id=sid, supervisor_line=plan.first_row[sid].line
                     )
                     refuse(child, RefusalCode.SUPERVISOR_REFUSED, reason)
@@ -618,7 +550,7 @@ def _check_supervisors(plan: _Plan, stored_supervisor: dict[str, str | None]) ->
                 if row is None:
                     continue  # a stored person whose file row was refused: keeps stored data
                 chain = _chain_text([*cycle[index:], *cycle[:index]])
-                reason = REFUSED_SUPERVISOR_CYCLE.format(line=row.line, chain=chain)
+                reason = zh.REFUSED_SUPERVISOR_CYCLE.format(line=row.line, chain=chain)
                 refuse(row, RefusalCode.SUPERVISOR_CYCLE, reason)
                 refused_any = True
         # Refusing a cycle brings back stored supervisors, which could close a new cycle.
@@ -631,7 +563,7 @@ def _chain_text(cycle: list[str]) -> str:
     if len(cycle) <= CYCLE_SHOWN:
         return " → ".join([*cycle, cycle[0]])
     shown = " → ".join(cycle[:CYCLE_SHOWN])
-    return CYCLE_LONG.format(chain=shown, first=cycle[0], count=len(cycle))
+    return zh.CYCLE_LONG.format(chain=shown, first=cycle[0], count=len(cycle))
 
 
 def _cycles(supervisor_of: dict[str, str | None]) -> list[list[str]]:
@@ -653,43 +585,12 @@ def _cycles(supervisor_of: dict[str, str | None]) -> list[list[str]]:
     return cycles
 
 
-async def _stored_people(session: AsyncSession) -> dict[str, _Stored]:
-    result = await session.execute(
-        select(
-            Person.roster_id,
-            Person.id,
-            Person.name,
-            Person.unit_id,
-            Person.position,
-            Person.supervisor_id,
-            Person.roles,
-            Person.active,
-        )
-    )
-    return {
-        rid: _Stored(pid, name, unit_id, position, supervisor_id, _stored_roles(roles), active)
-        for rid, pid, name, unit_id, position, supervisor_id, roles, active in result.all()
-    }
-
-
 def _stored_roles(value: str) -> str:
     """Stored roles in canonical order; a value this module did not write is kept as is."""
     try:
         return roles_value(value.split(","))
     except ValueError:
         return value
-
-
-async def _ensure_units(session: AsyncSession, names: set[str]) -> tuple[dict[str, int], int]:
-    """Ids of the named units, creating the missing ones; returns (ids by name, created)."""
-    ids = dict((await session.execute(select(Unit.name, Unit.id))).all())
-    missing = sorted(names - ids.keys())
-    if missing:
-        created = await session.execute(
-            insert(Unit).returning(Unit.name, Unit.id), [{"name": name} for name in missing]
-        )
-        ids.update(dict(created.all()))
-    return ids, len(missing)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -701,9 +602,9 @@ def invite_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username.lstrip('@')}?start={token}"
 
 
-async def create_invites(
+async def _create_invites(
     uow: UnitOfWork,
-    clock: Clock,
+    now: datetime,
     roster_ids: Sequence[str] | None,
     ttl_days: int,
     *,
@@ -715,26 +616,15 @@ async def create_invites(
     to everyone not yet bound). Unknown ids are reported, not fatal; deactivated people get
     no invite. Earlier unused invites of the same person stay valid until they expire, so a
     link already handed out keeps working; whichever is redeemed first binds the account.
-    Commits. Call inside `async with uow:`.
+    Commits.
     """
-    if ttl_days < 1:
-        raise ValueError("ttl_days must be at least 1")
-    now = clock.now()
     expires_at = now + timedelta(days=ttl_days)
     batch = InviteBatch(expires_at=expires_at)
-    session = uow.session
-    columns = (Person.id, Person.roster_id, Person.name, Person.telegram_user_id, Person.active)
-
     if roster_ids is None:
-        query = select(*columns).where(Person.active).order_by(Person.roster_id)
-        people = (await session.execute(query)).all()
+        people = await uow.people.for_invites(None)
     else:
         wanted = list(dict.fromkeys(_clean(rid) for rid in roster_ids if _clean(rid)))
-        found: dict[str, Any] = {}  # roster id -> a row of `columns`
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            result = await session.execute(select(*columns).where(Person.roster_id.in_(chunk)))
-            found.update({row[1]: row for row in result.all()})
+        found = {row[1]: row for row in await uow.people.for_invites(wanted)}
         batch.unknown = [rid for rid in wanted if rid not in found]
         people = [found[rid] for rid in wanted if rid in found]
 
@@ -755,8 +645,7 @@ async def create_invites(
             {"token": token, "person_id": person_id, "created_at": now, "expires_at": expires_at}
         )
         batch.invites.append(IssuedInvite(roster_id, name, token, expires_at))
-    if values:
-        await session.execute(insert(Invite), values)
+    await uow.invites.insert_many(values)
     await uow.audit.record(
         now,
         "invites_created",
@@ -771,3 +660,27 @@ async def create_invites(
     )
     await uow.commit()
     return batch
+
+
+class RosterService:
+    """The admin's roster operations (CLI)."""
+
+    def __init__(self, uow: UowFactory, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    async def import_rows(self, rows: Sequence[RosterRow]) -> ImportReport:
+        """Import roster rows in one transaction; see `_import`."""
+        async with self.uow() as uow:
+            return await _import(uow, self.clock.now(), rows)
+
+    async def create_invites(
+        self, roster_ids: Sequence[str] | None, ttl_days: int, *, unbound_only: bool = False
+    ) -> InviteBatch:
+        """Issue invites in one transaction; see `_create_invites`."""
+        if ttl_days < 1:
+            raise ValueError("ttl_days must be at least 1")
+        async with self.uow() as uow:
+            return await _create_invites(
+                uow, self.clock.now(), roster_ids, ttl_days, unbound_only=unbound_only
+            )

@@ -140,3 +140,45 @@ INTERNAL_ERROR = "处理时出错了，已记录问题。请稍后再试。"
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用命令。"
 EDIT_NOTHING_CHANGED = "修改后的内容与原来相同，未做改动。"
 EDITED_MESSAGE_HEAD = "已按修改后的消息更新 {date} 的日志："
+
+# The roster import and invite links (the admin reads these in the CLI)
+
+FIELD_LABELS = {
+    "roster_id": "工号",
+    "name": "姓名",
+    "unit": "单位",
+    "position": "职务",
+    "supervisor_id": "上级工号",
+    "role": "角色",
+}
+FILE_NOT_FOUND = "找不到花名册文件：{path}"
+FILE_UNREADABLE = "无法读取花名册文件 {path}：{error}"
+FILE_OLD_XLS = "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后再导入。"
+FILE_ENCODING = "无法识别文件编码，请在 Excel 中另存为「CSV UTF-8（逗号分隔）」后再导入。"
+FILE_EMPTY = "花名册文件是空的：第一行应为表头（工号、姓名、单位、职务、上级工号、角色）。"
+MISSING_COLUMN = "花名册缺少「{label}」列（表头可写：{aliases}）。第一行应为表头。"
+DUPLICATE_COLUMN = "表头「{first}」和「{second}」都表示「{label}」，请只保留一列。"
+REFUSED_EMPTY_ID = "第{line}行：工号为空"
+REFUSED_DUPLICATE_ID = "第{line}行：工号 {roster_id} 与第{first_line}行重复，以第{first_line}行为准"
+REFUSED_EMPTY_NAME = "第{line}行：工号 {roster_id} 的姓名为空"
+REFUSED_EMPTY_UNIT = "第{line}行：{name}（{roster_id}）的单位为空"
+REFUSED_TOO_LONG = "第{line}行：{label}超过{limit}个字"
+REFUSED_BAD_ROLE = "第{line}行：角色「{role}」无法识别（可写：干部、上级、评定、管理员）"
+REFUSED_SELF_SUPERVISOR = "第{line}行：{name}（{roster_id}）的上级工号是本人"
+REFUSED_UNKNOWN_SUPERVISOR = "第{line}行：上级工号 {supervisor_id} 不存在"
+REFUSED_SUPERVISOR_CYCLE = "第{line}行：上级关系形成循环 {chain}"
+REFUSED_SUPERVISOR_REFUSED = (
+    "第{line}行：上级 {supervisor_id}（第{supervisor_line}行）未导入，本行也未导入"
+)
+CYCLE_LONG = "{chain} → …… → {first}（共{count}人）"
+REPORT_SUMMARY = (
+    "花名册导入完成：新增 {created} 人，更新 {updated} 人，未变 {unchanged} 人，"
+    "未导入 {refused} 行。"
+)
+REPORT_UNITS = "新建单位 {count} 个。"
+REPORT_REFUSED_HEAD = "未导入的行（请修改文件后重新导入，已导入的不会重复）："
+INVITES_SUMMARY = "已生成 {count} 个邀请链接，{expires} 前有效，每个链接只能用一次。"
+INVITES_LINE = "{roster_id} {name} {link}"
+INVITES_UNKNOWN = "花名册中没有这些工号：{ids}"
+INVITES_INACTIVE = "这些人员已停用，未生成链接：{ids}"
+INVITES_BOUND = "这些人员已绑定 Telegram，未生成链接：{ids}"

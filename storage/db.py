@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -50,3 +51,14 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def is_transient_error(error: BaseException | None) -> bool:
+    """A database failure that may pass: unreachable, locked, a lost connection, or a race.
+
+    IntegrityError counts: two writers racing for a day's next entry number; retrying
+    renumbers (and a real bug ends parked as failed, its text kept, rather than lost).
+    """
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | IntegrityError)

@@ -19,13 +19,43 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
     return cfg
 
 
+class MigrationError(RuntimeError):
+    """A migration left rows that break a foreign key."""
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the database behind `engine` to `revision`."""
+    await _run(engine, lambda cfg: command.upgrade(cfg, revision))
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Downgrade the database behind `engine` to `revision` (tests of the migrations)."""
+    await _run(engine, lambda cfg: command.downgrade(cfg, revision))
+
+
+async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-def]
     cfg = alembic_config()
+    sqlite = engine.dialect.name == "sqlite"
 
     def run(connection: object) -> None:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+        action(cfg)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    async with engine.connect() as conn:
+        if sqlite:
+            # Batch mode rebuilds tables; with foreign keys on, dropping a referenced table
+            # would fail. The pragma only takes effect outside a transaction.
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()
+        try:
+            await conn.run_sync(run)
+            if sqlite:
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise MigrationError(f"foreign keys broken by the migration: {broken[:5]}")
+            await conn.commit()
+        finally:
+            if sqlite:
+                await conn.rollback()
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()

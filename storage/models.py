@@ -1,4 +1,4 @@
-"""SQLAlchemy models: the roster, log entries and their history, the audit log, the inbox."""
+"""SQLAlchemy models: the roster, log entries and their history, the audit log, inbox and outbox."""
 
 from __future__ import annotations
 
@@ -70,6 +70,14 @@ class EntryKind(enum.StrEnum):
     AFTER_HOURS = "after_hours"
 
 
+class Channel(enum.StrEnum):
+    """Where an entry was written; its source key is unique within the channel."""
+
+    TELEGRAM = "telegram"
+    WEB = "web"
+    CLI = "cli"
+
+
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -99,6 +107,8 @@ class Person(Base):
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     roles: Mapped[str] = mapped_column(String(100), default=Role.CADRE.value)
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # Set when Telegram refused a message because this person blocked the bot.
+    bot_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -134,8 +144,10 @@ class LogEntry(Base):
     __tablename__ = "log_entries"
     __table_args__ = (
         UniqueConstraint("person_id", "work_date", "item_no"),
-        UniqueConstraint("source_chat_id", "source_message_id", "source_part"),
-        Index("ix_log_entries_person_date", "person_id", "work_date"),
+        # A replayed message finds its entries by this key instead of storing them again.
+        UniqueConstraint("channel", "source_key", "source_part"),
+        # Period reads over many people (a team, a unit, the city) scan by date.
+        Index("ix_log_entries_work_date_person", "work_date", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -150,8 +162,9 @@ class LogEntry(Base):
     is_late: Mapped[bool] = mapped_column(Boolean, default=False)  # 补记
     is_overlong: Mapped[bool] = mapped_column(Boolean, default=False)
     attachment_file_id: Mapped[str | None] = mapped_column(String(200))
-    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(10))
+    # The message within the channel ("chat:message" on Telegram); part = item of that message.
+    source_key: Mapped[str | None] = mapped_column(String(100))
     source_part: Mapped[int | None] = mapped_column(Integer)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -232,3 +245,37 @@ class InboxUpdate(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # the recipient blocked the bot
+    FAILED = "failed"  # refused for good (chat not found, no account bound)
+
+
+class OutboxMessage(Base):
+    """A message the product starts on its own, written in the transaction that causes it.
+
+    A sender delivers it afterwards, so a crash after the commit delays it but never loses it.
+    Addressed to a person (their current account is looked up when sending) or to a chat.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What the message is about (e.g. "rebound:<invite id>"): the same key is never sent twice.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    # Inline buttons as JSON rows of [label, callback data], or None.
+    buttons: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,13 +1,18 @@
-"""Repositories: queries and inserts; they flush when ids are needed, never commit."""
+"""Repositories: queries and inserts; they flush when ids are needed, never commit.
+
+Reads that views over many people need (a team, a unit, the whole city) are set-based: one
+query for a `PeopleScope` and a period, never one query per person.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,42 +24,62 @@ from storage.models import (
     InboxUpdate,
     Invite,
     LogEntry,
+    OutboxMessage,
+    OutboxStatus,
     Person,
     Reflection,
     Unit,
 )
 
-# New entries are numbered after the day's last one inside the INSERT itself, so recording a
-# message is one statement; (person, day, number) is unique, so a race cannot double-number.
-_ENTRY_COLUMNS = (
-    "person_id",
-    "work_date",
-    "text",
-    "kind",
-    "collaborator",
-    "is_late",
-    "is_overlong",
-    "attachment_file_id",
-    "source_chat_id",
-    "source_message_id",
-    "source_part",
-    "withdrawn",
-    "created_at",
-    "updated_at",
-)
-_INSERT_NUMBERED = (
-    insert(LogEntry.__table__)
-    .values(
-        item_no=select(func.coalesce(func.max(LogEntry.item_no), 0))
-        .where(
-            LogEntry.person_id == bindparam("day_person"),
-            LogEntry.work_date == bindparam("day_date"),
-        )
-        .scalar_subquery()
-        + 1
-    )
-    .returning(LogEntry.id, LogEntry.item_no)
-)
+# ids per IN (...) query: far below SQLite's and asyncpg's parameter limits
+CHUNK = 5000
+
+
+def _upsert_insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT for the session's dialect, which offers ON CONFLICT DO NOTHING."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+@dataclass(frozen=True)
+class PeopleScope:
+    """Whose rows a set-based read covers; the given conditions are combined, none = everyone."""
+
+    person_ids: tuple[int, ...] | None = None
+    reports_of: int | None = None  # the direct reports of this supervisor (下管一级)
+    unit_ids: tuple[int, ...] | None = None
+
+    def ids(self) -> Select[tuple[int]]:
+        query = select(Person.id)
+        if self.person_ids is not None:
+            query = query.where(Person.id.in_(self.person_ids))
+        if self.reports_of is not None:
+            query = query.where(Person.supervisor_id == self.reports_of)
+        if self.unit_ids is not None:
+            query = query.where(Person.unit_id.in_(self.unit_ids))
+        return query
+
+
+@dataclass(frozen=True, slots=True)
+class EntryCounts:
+    """Live (not withdrawn) entries of one person in a period."""
+
+    total: int
+    late: int  # 补记
+    overlong: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPerson:
+    """A person as stored, only the columns a roster import compares."""
+
+    id: int
+    name: str
+    unit_id: int
+    position: str
+    supervisor_id: int | None
+    roles: str
+    active: bool
 
 
 class _Repository:
@@ -91,6 +116,73 @@ class PeopleRepository(_Repository):
         people = (await self.session.scalars(select(Person.name).where(Person.active))).all()
         return list(units), list(people)
 
+    async def ids_in(self, scope: PeopleScope) -> list[int]:
+        return list((await self.session.scalars(scope.ids().order_by(Person.id))).all())
+
+    async def unbind_account(self, person: Person, at: datetime) -> None:
+        """End the binding of `person`'s Telegram account (it is being bound to someone else)."""
+        person.telegram_user_id = None
+        person.updated_at = at
+        # Flushed now: the account's new binding must not meet the unique key still held here.
+        await self.session.flush()
+
+    # -- the roster import and invites: set-based over the whole roster --------------------
+
+    async def stored_for_import(self) -> dict[str, StoredPerson]:
+        result = await self.session.execute(
+            select(
+                Person.roster_id,
+                Person.id,
+                Person.name,
+                Person.unit_id,
+                Person.position,
+                Person.supervisor_id,
+                Person.roles,
+                Person.active,
+            )
+        )
+        return {rid: StoredPerson(*rest) for rid, *rest in result.all()}
+
+    async def ensure_units(self, names: set[str]) -> tuple[dict[str, int], int]:
+        """Ids of the named units, creating the missing ones; returns (ids by name, created)."""
+        ids = dict((await self.session.execute(select(Unit.name, Unit.id))).all())
+        missing = sorted(names - ids.keys())
+        if missing:
+            created = await self.session.execute(
+                insert(Unit).returning(Unit.name, Unit.id), [{"name": name} for name in missing]
+            )
+            ids.update(dict(created.all()))
+        return ids, len(missing)
+
+    async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Insert people; returns their ids by roster id."""
+        if not rows:
+            return {}
+        inserted = await self.session.execute(
+            insert(Person).returning(Person.roster_id, Person.id), list(rows)
+        )
+        return dict(inserted.all())
+
+    async def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Bulk UPDATE by primary key (each row has "id"); one executemany per row shape."""
+        if rows:
+            await self.session.execute(update(Person), list(rows))
+
+    async def for_invites(
+        self, roster_ids: Sequence[str] | None
+    ) -> list[tuple[int, str, str, int | None, bool]]:
+        """(id, roster id, name, telegram id, active) of the given people, or every active one."""
+        columns = (Person.id, Person.roster_id, Person.name, Person.telegram_user_id, Person.active)
+        if roster_ids is None:
+            query = select(*columns).where(Person.active).order_by(Person.roster_id)
+            return [tuple(row) for row in (await self.session.execute(query)).all()]  # type: ignore[misc]
+        found = []
+        for start in range(0, len(roster_ids), CHUNK):
+            chunk = roster_ids[start : start + CHUNK]
+            result = await self.session.execute(select(*columns).where(Person.roster_id.in_(chunk)))
+            found.extend(tuple(row) for row in result.all())
+        return found  # type: ignore[return-value]
+
 
 class InviteRepository(_Repository):
     async def by_token(self, token: str) -> Invite | None:
@@ -100,19 +192,43 @@ class InviteRepository(_Repository):
         self.session.add(invite)
         await self.session.flush()
 
+    async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(Invite), list(rows))
+
+
+# New entries are numbered after the day's last one inside the INSERT itself, so recording a
+# message is one statement; (person, day, number) is unique, so a race cannot double-number.
+_ENTRY_COLUMNS = (
+    "person_id",
+    "work_date",
+    "text",
+    "kind",
+    "collaborator",
+    "is_late",
+    "is_overlong",
+    "attachment_file_id",
+    "channel",
+    "source_key",
+    "source_part",
+    "withdrawn",
+    "created_at",
+    "updated_at",
+)
+_NEXT_ITEM_NO = (
+    select(func.coalesce(func.max(LogEntry.item_no), 0))
+    .where(
+        LogEntry.person_id == bindparam("day_person"),
+        LogEntry.work_date == bindparam("day_date"),
+    )
+    .scalar_subquery()
+    + 1
+)
+
 
 class EntryRepository(_Repository):
     async def get(self, entry_id: int) -> LogEntry | None:
         return await self.session.get(LogEntry, entry_id)
-
-    async def for_day(self, person_id: int, work_date: date) -> Sequence[LogEntry]:
-        return (
-            await self.session.scalars(
-                select(LogEntry)
-                .where(LogEntry.person_id == person_id, LogEntry.work_date == work_date)
-                .order_by(LogEntry.item_no)
-            )
-        ).all()
 
     async def for_range(self, person_id: int, start: date, end: date) -> Sequence[LogEntry]:
         return (
@@ -136,25 +252,40 @@ class EntryRepository(_Repository):
             )
         )
 
-    async def from_message(self, chat_id: int, message_id: int) -> Sequence[LogEntry]:
+    async def from_source(self, channel: str, source_key: str) -> Sequence[LogEntry]:
+        """The entries one message produced, in the order of its items."""
         return (
             await self.session.scalars(
                 select(LogEntry)
-                .where(LogEntry.source_chat_id == chat_id, LogEntry.source_message_id == message_id)
+                .where(LogEntry.channel == channel, LogEntry.source_key == source_key)
                 .order_by(LogEntry.source_part)
             )
         ).all()
 
-    async def insert_numbered(self, entries: Sequence[LogEntry]) -> None:
+    async def insert_numbered(self, entries: Sequence[LogEntry]) -> bool:
         """Insert new entries of one person and day, setting their ids and day numbers.
 
-        One statement per entry: whether a multi-row INSERT sees its own earlier rows differs
+        Returns False, inserting nothing, when the first entry's source was stored before (a
+        message processed again after a crash): the caller then reads what was stored. One
+        statement per entry: whether a multi-row INSERT sees its own earlier rows differs
         between SQLite and PostgreSQL, and most messages hold a single item anyway.
         """
-        for entry in entries:
+        statement = (
+            _upsert_insert(self.session, LogEntry.__table__)
+            .values(item_no=_NEXT_ITEM_NO)
+            .on_conflict_do_nothing(index_elements=["channel", "source_key", "source_part"])
+            .returning(LogEntry.id, LogEntry.item_no)
+        )
+        for position, entry in enumerate(entries):
             params = {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
             params.update(day_person=entry.person_id, day_date=entry.work_date)
-            entry.id, entry.item_no = (await self.session.execute(_INSERT_NUMBERED, params)).one()
+            row = (await self.session.execute(statement, params)).first()
+            if row is None:
+                if position:
+                    raise RuntimeError("a message's later item was stored without its first")
+                return False
+            entry.id, entry.item_no = row
+        return True
 
     async def add_history(
         self,
@@ -176,14 +307,19 @@ class EntryRepository(_Repository):
             )
         )
 
-    async def history(self, entry_id: int) -> Sequence[EntryHistory]:
-        return (
-            await self.session.scalars(
-                select(EntryHistory)
-                .where(EntryHistory.entry_id == entry_id)
-                .order_by(EntryHistory.id)
-            )
-        ).all()
+    async def last_actions(self, entry_ids: Sequence[int]) -> dict[int, str]:
+        """The latest history action of each entry that has one."""
+        if not entry_ids:
+            return {}
+        latest = (
+            select(func.max(EntryHistory.id))
+            .where(EntryHistory.entry_id.in_(entry_ids))
+            .group_by(EntryHistory.entry_id)
+        )
+        rows = await self.session.execute(
+            select(EntryHistory.entry_id, EntryHistory.action).where(EntryHistory.id.in_(latest))
+        )
+        return dict(rows.all())
 
     async def reflection(self, person_id: int, work_date: date) -> Reflection | None:
         return await self.session.scalar(
@@ -214,6 +350,66 @@ class EntryRepository(_Repository):
         self.session.add(absence)
         await self.session.flush()
 
+    # -- set-based reads over many people -------------------------------------------------
+
+    async def logged_days(self, scope: PeopleScope, start: date, end: date) -> dict[int, set[date]]:
+        """The days each person of `scope` has a live entry for, in [start, end]."""
+        rows = await self.session.execute(
+            select(LogEntry.person_id, LogEntry.work_date)
+            .where(
+                LogEntry.person_id.in_(scope.ids()),
+                LogEntry.work_date >= start,
+                LogEntry.work_date <= end,
+                LogEntry.withdrawn.is_(False),
+            )
+            .distinct()
+        )
+        days: dict[int, set[date]] = {}
+        for person_id, work_date in rows:
+            days.setdefault(person_id, set()).add(work_date)
+        return days
+
+    async def counts(self, scope: PeopleScope, start: date, end: date) -> dict[int, EntryCounts]:
+        """Live entries per person of `scope` in [start, end]; people with none are absent."""
+        rows = await self.session.execute(
+            select(
+                LogEntry.person_id,
+                func.count(),
+                func.sum(case((LogEntry.is_late, 1), else_=0)),
+                func.sum(case((LogEntry.is_overlong, 1), else_=0)),
+            )
+            .where(
+                LogEntry.person_id.in_(scope.ids()),
+                LogEntry.work_date >= start,
+                LogEntry.work_date <= end,
+                LogEntry.withdrawn.is_(False),
+            )
+            .group_by(LogEntry.person_id)
+        )
+        return {
+            pid: EntryCounts(int(total), int(late), int(overlong))
+            for pid, total, late, overlong in rows
+        }
+
+    async def excused_spans(
+        self, scope: PeopleScope, start: date, end: date
+    ) -> dict[int, list[Absence]]:
+        """Absences overlapping [start, end] per person of `scope`, by start date."""
+        rows = await self.session.scalars(
+            select(Absence)
+            .where(
+                Absence.person_id.in_(scope.ids()),
+                Absence.withdrawn.is_(False),
+                Absence.start_date <= end,
+                Absence.end_date >= start,
+            )
+            .order_by(Absence.person_id, Absence.start_date)
+        )
+        spans: dict[int, list[Absence]] = {}
+        for absence in rows:
+            spans.setdefault(absence.person_id, []).append(absence)
+        return spans
+
 
 class AuditRepository(_Repository):
     async def record(
@@ -237,51 +433,35 @@ class AuditRepository(_Repository):
             )
         )
 
-    async def list(self, action: str | None = None) -> Sequence[AuditLog]:
-        query = select(AuditLog).order_by(AuditLog.id)
-        if action:
-            query = query.where(AuditLog.action == action)
-        return (await self.session.scalars(query)).all()
-
 
 class InboxRepository(_Repository):
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert updates, silently skipping ones already stored (same update or same message)."""
-        if not rows:
-            return
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        await self.session.execute(insert(InboxUpdate).on_conflict_do_nothing(), list(rows))
+        if rows:
+            statement = _upsert_insert(self.session, InboxUpdate).on_conflict_do_nothing()
+            await self.session.execute(statement, list(rows))
 
-    async def pending(self, limit: int) -> Sequence[InboxUpdate]:
-        return (
-            await self.session.scalars(
-                select(InboxUpdate)
-                .where(InboxUpdate.status == InboxStatus.PENDING.value)
-                .order_by(InboxUpdate.id)
-                .limit(limit)
-            )
-        ).all()
-
-    async def mark_done(self, inbox_id: int) -> None:
-        """Mark one update processed; the last error of earlier attempts stays on record."""
-        await self.session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.id == inbox_id, InboxUpdate.status == InboxStatus.PENDING.value)
-            .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
+    async def pending(self, limit: int) -> list[tuple[int, str, int]]:
+        """(id, payload, attempts) of the oldest pending updates."""
+        rows = await self.session.execute(
+            select(InboxUpdate.id, InboxUpdate.payload, InboxUpdate.attempts)
+            .where(InboxUpdate.status == InboxStatus.PENDING.value)
+            .order_by(InboxUpdate.id)
+            .limit(limit)
         )
+        return list(rows.all())
 
-    async def mark_many_done(self, inbox_ids: Sequence[int]) -> None:
-        if not inbox_ids:
-            return
-        await self.session.execute(
-            update(InboxUpdate)
-            .where(
-                InboxUpdate.id.in_(list(inbox_ids)),
-                InboxUpdate.status == InboxStatus.PENDING.value,
+    async def mark_done(self, inbox_ids: Sequence[int]) -> None:
+        """Mark updates processed; the last error of earlier attempts stays on record."""
+        if inbox_ids:
+            await self.session.execute(
+                update(InboxUpdate)
+                .where(
+                    InboxUpdate.id.in_(list(inbox_ids)),
+                    InboxUpdate.status == InboxStatus.PENDING.value,
+                )
+                .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
             )
-            .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
-        )
 
     async def scrub(self, inbox_id: int) -> None:
         """Drop an update's content, keeping only that it was received (and its dedup key)."""
@@ -290,6 +470,11 @@ class InboxRepository(_Repository):
         )
 
     async def record_failure(self, inbox_id: int, error: str, give_up: bool) -> None:
+        """Count a failed attempt; the update is processed again (its handler is idempotent).
+
+        A done update is reopened too: its reply failed after the commit, and the replay is
+        what sends it.
+        """
         await self.session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.id == inbox_id)
@@ -304,4 +489,118 @@ class InboxRepository(_Repository):
         rows = await self.session.execute(
             select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status)
         )
-        return {status: n for status, n in rows.all()}
+        return dict(rows.all())
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """An outbox message ready to send, with the chat it goes to now (None: nobody to reach)."""
+
+    id: int
+    chat_id: int | None
+    text: str
+    buttons: list[list[tuple[str, str]]] | None
+    attempts: int
+    blocked: bool  # the recipient was marked as having blocked the bot
+
+
+def _buttons(stored: str | None) -> list[list[tuple[str, str]]] | None:
+    if stored is None:
+        return None
+    return [[(label, data) for label, data in row] for row in json.loads(stored)]
+
+
+class OutboxRepository(_Repository):
+    """Messages the product starts on its own; written by use cases, read by the sender."""
+
+    added = False  # whether this unit of work wrote a message (the sender is woken on commit)
+
+    async def add(
+        self,
+        key: str,
+        kind: str,
+        text: str,
+        at: datetime,
+        *,
+        person_id: int | None = None,
+        chat_id: int | None = None,
+        buttons: Sequence[Sequence[tuple[str, str]]] | None = None,
+    ) -> None:
+        """Queue a message for a person (their account at sending time) or a chat, once per key."""
+        if (person_id is None) == (chat_id is None):
+            raise ValueError("an outbox message goes to a person or to a chat")
+        statement = (
+            _upsert_insert(self.session, OutboxMessage)
+            .values(
+                key=key[:200],
+                kind=kind,
+                person_id=person_id,
+                chat_id=chat_id,
+                text=text,
+                buttons=None if buttons is None else json.dumps(buttons, ensure_ascii=False),
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                not_before=at,
+                created_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        await self.session.execute(statement)
+        self.added = True
+
+    async def due(self, now: datetime, limit: int) -> list[DueMessage]:
+        """Pending messages whose time has come, oldest first."""
+        rows = await self.session.execute(
+            select(
+                OutboxMessage.id,
+                func.coalesce(OutboxMessage.chat_id, Person.telegram_user_id),
+                OutboxMessage.text,
+                OutboxMessage.buttons,
+                OutboxMessage.attempts,
+                Person.bot_blocked_at.is_not(None),
+            )
+            .outerjoin(Person, Person.id == OutboxMessage.person_id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.not_before <= now,
+            )
+            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .limit(limit)
+        )
+        return [
+            DueMessage(id, chat_id, text, _buttons(buttons), attempts, bool(blocked))
+            for id, chat_id, text, buttons, attempts, blocked in rows
+        ]
+
+    async def finish(
+        self, message_id: int, status: OutboxStatus, at: datetime, error: str = ""
+    ) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status=status.value,
+                attempts=OutboxMessage.attempts + 1,
+                sent_at=at if status is OutboxStatus.SENT else None,
+                last_error=error[:2000] or None,
+            )
+        )
+
+    async def postpone(self, message_id: int, until: datetime, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(attempts=OutboxMessage.attempts + 1, not_before=until, last_error=error[:2000])
+        )
+
+    async def mark_chat_blocked(self, chat_id: int, at: datetime | None) -> None:
+        """Note on the person bound to `chat_id` that they blocked the bot (None: not any more)."""
+        await self.session.execute(
+            update(Person).where(Person.telegram_user_id == chat_id).values(bot_blocked_at=at)
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return dict(rows.all())

@@ -15,10 +15,11 @@ from storage.repositories import (
     EntryRepository,
     InboxRepository,
     InviteRepository,
+    OutboxRepository,
     PeopleRepository,
 )
 
-# Set by the intake while an inbox update is processed: committing the handler's work marks
+# Set by the intake while an inbox update is processed: committing the update's work marks
 # that update done in the same transaction, so a replay after a crash never repeats it.
 current_inbox_id: ContextVar[int | None] = ContextVar("current_inbox_id", default=None)
 
@@ -27,12 +28,17 @@ class UnitOfWork:
     """`async with uow:` opens a transaction; leaving without `commit()` rolls it back."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        lock: asyncio.Lock | None = None,
+        on_outbox: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
         # SQLite has one writer: concurrent transactions would meet SQLITE_BUSY and sleep, so
         # units of work take turns instead. Never open a unit of work inside another.
         self._lock = lock
+        # Called after a commit that queued outbox messages: wakes the sender at once.
+        self._on_outbox = on_outbox
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -45,6 +51,7 @@ class UnitOfWork:
         self.entries = EntryRepository(session)
         self.audit = AuditRepository(session)
         self.inbox = InboxRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     async def __aexit__(
@@ -63,17 +70,22 @@ class UnitOfWork:
             if self._lock is not None:
                 self._lock.release()
 
-    @property
-    def session(self) -> AsyncSession:
-        assert self._session is not None, "unit of work used outside `async with`"
-        return self._session
-
     async def commit(self) -> None:
         """Commit, marking the inbox update being processed (if any) as done with it."""
+        assert self._session is not None, "unit of work used outside `async with`"
         inbox_id = current_inbox_id.get()
         if inbox_id is not None:
-            await self.inbox.mark_done(inbox_id)
-        await self.session.commit()
+            await self.inbox.mark_done([inbox_id])
+        await self._session.commit()
+        if self.outbox.added and self._on_outbox is not None:
+            self.outbox.added = False
+            self._on_outbox()
+
+    async def scrub_current_update(self) -> None:
+        """Keep nothing of the update being processed but that it came (strangers, groups)."""
+        inbox_id = current_inbox_id.get()
+        if inbox_id is not None:
+            await self.inbox.scrub(inbox_id)
 
 
 UowFactory = Callable[[], UnitOfWork]

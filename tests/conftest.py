@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from bot.clock import FrozenClock
+from services.clock import FrozenClock
 from storage.db import create_engine
 from storage.migrate import upgrade
 

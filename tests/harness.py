@@ -9,12 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import Services, build_app, build_services
-from bot.clock import FrozenClock
+from bot.app import Wiring, build_app, build_sender, build_services
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from bot.intake import Intake
-from storage.db import create_engine
+from services import Services
+from services.clock import FrozenClock
+from storage.db import create_engine, session_factory
 from storage.models import InboxUpdate, Invite, LogEntry, Person, Unit
 from tests.fakebot import FakeBotApi, FakeUser
 
@@ -27,6 +29,7 @@ class BotHarness:
     clock: FrozenClock
     db_url: str
     config: Config = field(init=False)
+    wiring: Wiring = field(init=False)
     services: Services = field(init=False)
 
     async def start(self) -> None:
@@ -40,22 +43,32 @@ class BotHarness:
             database=DatabaseConfig(url=self.db_url),
         )
         self.engine = create_engine(self.db_url)
-        self.services = build_services(self.config, self.engine, self.clock)
+        self.sessions = session_factory(self.engine)
+        self.wiring = build_services(self.config, self.engine, self.clock)
+        self.services = self.wiring.services
         self.app = build_app(self.config, self.services)
         await self.app.initialize()
         await self.app.start()
+        self.sleeps: list[float] = []
         self.intake = Intake(
-            self.app, self.services.uow, poll_timeout=5, retry_delay=0.05, sleep=self._sleep
+            self.app, self.services.inbox, poll_timeout=5, retry_delay=0.05, sleep=self._sleep
         )
         self.intake.start()
-        self.sleeps: list[float] = []
+        self.sender = build_sender(self.wiring, self.app)
+        self.sender_task = asyncio.create_task(self.sender.run())
 
     async def _sleep(self, seconds: float) -> None:
         """The intake's back-off: recorded, and shortened so tests never wait for real."""
         self.sleeps.append(seconds)
         await asyncio.sleep(0.01)
 
+    def db(self) -> AsyncSession:
+        """A session of the test's own, to arrange and inspect the database directly."""
+        return self.sessions()
+
     async def stop(self) -> None:
+        self.sender.stop()
+        await self.sender_task
         await self.intake.stop()
         await self.app.stop()
         await self.app.shutdown()
@@ -74,14 +87,15 @@ class BotHarness:
         telegram_user_id: int | None = None,
     ) -> Person:
         now = self.clock.now()
-        async with self.services.uow() as uow:
-            unit_row = await uow.people.unit_by_name(unit)
+        async with self.db() as db:
+            unit_row = await db.scalar(select(Unit).where(Unit.name == unit))
             if unit_row is None:
                 unit_row = Unit(name=unit)
-                await uow.people.add(unit_row)
+                db.add(unit_row)
+                await db.flush()
             boss = None
             if supervisor is not None:
-                boss = (await uow.people.by_roster_ids([supervisor]))[supervisor]
+                boss = await self.person(supervisor, db)
             person = Person(
                 roster_id=roster_id,
                 name=name,
@@ -94,20 +108,24 @@ class BotHarness:
                 created_at=now,
                 updated_at=now,
             )
-            await uow.people.add(person)
-            await uow.session.commit()
-        await self.services.load_names()
+            db.add(person)
+            await db.commit()
+        await self.wiring.load_names()
         return person
+
+    async def person(self, roster_id: str, db: AsyncSession | None = None) -> Person:
+        if db is not None:
+            return (await db.scalars(select(Person).where(Person.roster_id == roster_id))).one()
+        async with self.db() as own:
+            return await self.person(roster_id, own)
 
     async def invite(self, roster_id: str, valid: timedelta = timedelta(days=14)) -> str:
         token = secrets.token_urlsafe(16)
         now = self.clock.now()
-        async with self.services.uow() as uow:
-            person = (await uow.people.by_roster_ids([roster_id]))[roster_id]
-            await uow.invites.add(
-                Invite(token=token, person_id=person.id, created_at=now, expires_at=now + valid)
-            )
-            await uow.session.commit()
+        async with self.db() as db:
+            person = await self.person(roster_id, db)
+            db.add(Invite(token=token, person_id=person.id, created_at=now, expires_at=now + valid))
+            await db.commit()
         return token
 
     async def enrol(self, user: FakeUser, roster_id: str, name: str, **kwargs: Any) -> None:
@@ -132,8 +150,10 @@ class BotHarness:
         deadline = loop.time() + timeout
         while True:
             if not self.api.pending_updates():
-                async with self.services.uow() as uow:
-                    pending = (await uow.inbox.counts()).get("pending", 0)
+                async with self.db() as db:
+                    pending = await db.scalar(
+                        select(func.count()).where(InboxUpdate.status == "pending")
+                    )
                 if pending == 0:
                     return
             if loop.time() > deadline:
@@ -143,18 +163,23 @@ class BotHarness:
     # -- reading the database --------------------------------------------------------------
 
     async def entries(self, roster_id: str | None = None) -> list[LogEntry]:
-        async with self.services.uow() as uow:
+        async with self.db() as db:
             query = select(LogEntry).order_by(LogEntry.id)
             if roster_id is not None:
                 query = query.join(Person, Person.id == LogEntry.person_id).where(
                     Person.roster_id == roster_id
                 )
-            return list((await uow.session.scalars(query)).all())
+            return list((await db.scalars(query)).all())
+
+    async def rows(self, model: type, *where: Any) -> list[Any]:
+        """Every row of a table (matching `where`), in insertion order."""
+        async with self.db() as db:
+            query = select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
+            return list((await db.scalars(query)).all())
 
     async def count(self, model: type) -> int:
-        async with self.services.uow() as uow:
-            return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
+        async with self.db() as db:
+            return int(await db.scalar(select(func.count()).select_from(model)) or 0)
 
     async def inbox(self) -> list[InboxUpdate]:
-        async with self.services.uow() as uow:
-            return list((await uow.session.scalars(select(InboxUpdate))).all())
+        return await self.rows(InboxUpdate)

@@ -8,16 +8,15 @@ import random
 import signal
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_services
-from bot.config import Config, DatabaseConfig
-from storage.db import create_engine
-from storage.models import InboxUpdate, LogEntry, Person, Unit
+from services import zh
+from storage.db import create_engine, session_factory
+from storage.models import InboxUpdate, Invite, LogEntry, OutboxMessage, Person, Unit
 from tests.fakebot import FakeBotApi, FakeUser
 
 pytestmark = pytest.mark.slow
@@ -28,13 +27,13 @@ USERS = [FakeUser(id=5000 + i, first_name=f"用户{i}") for i in range(12)]
 
 async def _seed(url: str) -> None:
     engine = create_engine(url)
-    services = build_services(Config(database=DatabaseConfig(url=url)), engine)
     now = datetime.now(UTC)
-    async with services.uow() as uow:
+    async with session_factory(engine)() as db:
         unit = Unit(name="县发改委")
-        await uow.people.add(unit)
+        db.add(unit)
+        await db.flush()
         for i, user in enumerate(USERS):
-            await uow.people.add(
+            db.add(
                 Person(
                     roster_id=f"C{i:03d}",
                     name=f"干部{i}",
@@ -47,7 +46,7 @@ async def _seed(url: str) -> None:
                     updated_at=now,
                 )
             )
-        await uow.session.commit()
+        await db.commit()
     await engine.dispose()
 
 
@@ -57,20 +56,16 @@ async def _stored(url: str) -> tuple[Counter[tuple[int, int]], int]:
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
-                select(LogEntry.source_chat_id, LogEntry.source_message_id, func.count()).group_by(
-                    LogEntry.source_chat_id, LogEntry.source_message_id
-                )
+                select(LogEntry.source_key, func.count()).group_by(LogEntry.source_key)
             )
-            per_message = Counter({(c, m): n for c, m, n in rows.all()})
+            per_message = Counter(
+                {tuple(int(n) for n in key.split(":")): count for key, count in rows.all()}
+            )
             pending = await conn.scalar(select(func.count()).where(InboxUpdate.status == "pending"))
             dupes = await conn.scalar(
                 select(func.count()).select_from(
-                    select(
-                        LogEntry.source_chat_id, LogEntry.source_message_id, LogEntry.source_part
-                    )
-                    .group_by(
-                        LogEntry.source_chat_id, LogEntry.source_message_id, LogEntry.source_part
-                    )
+                    select(LogEntry.channel, LogEntry.source_key, LogEntry.source_part)
+                    .group_by(LogEntry.channel, LogEntry.source_key, LogEntry.source_part)
                     .having(func.count() > 1)
                     .subquery()
                 )
@@ -106,10 +101,7 @@ async def _wait_until(predicate, timeout: float, what: str) -> None:  # type: ig
         await asyncio.sleep(0.05)
 
 
-async def test_sigkill_during_burst_loses_and_repeats_nothing(db_url: str, tmp_path: Path) -> None:
-    await _seed(db_url)
-    api = FakeBotApi()
-    await api.start()
+def _config(tmp_path: Path, api: FakeBotApi, db_url: str) -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
         f'[telegram]\ntoken = "999:crash-test"\nbase_url = "{api.base_url}"\n'
@@ -117,6 +109,83 @@ async def test_sigkill_during_burst_loses_and_repeats_nothing(db_url: str, tmp_p
         f'[database]\nurl = "{db_url}"\n',
         encoding="utf-8",
     )
+    return config
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert b"crash-test" not in stderr, "the token leaked into the log"
+
+
+async def test_notice_to_a_cut_off_account_survives_a_sigkill_after_the_commit(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Binding a new phone commits the notice to the old one with it; a kill cannot lose it."""
+    await _seed(db_url)
+    old_phone, new_phone = USERS[0], FakeUser(id=9001, first_name="新手机")
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    now = datetime.now(UTC)
+    async with sessions() as db:
+        person = (await db.scalars(select(Person).where(Person.roster_id == "C000"))).one()
+        db.add(
+            Invite(
+                token="new-phone-token",
+                person_id=person.id,
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
+        await db.commit()
+
+    async def committed() -> bool:
+        async with sessions() as db:
+            bound = await db.scalar(select(Person.telegram_user_id).where(Person.id == person.id))
+            queued = await db.scalar(
+                select(func.count()).where(OutboxMessage.chat_id == old_phone.id)
+            )
+        return bound == new_phone.id and queued == 1
+
+    api = FakeBotApi()
+    await api.start()
+    config = _config(tmp_path, api, db_url)
+    try:
+        process = await _spawn(config)
+        api.send_text(old_phone, "参加全县项目推进会")  # the old phone has used the bot
+        await api.wait_for_reply(old_phone.id, timeout=60)
+        # Nothing leaves the bot now: the kill lands after the commit, before any message is out.
+        mark = api.mark()
+        api.inject("sendMessage", "drop", times=None)
+        api.send_text(new_phone, "/start new-phone-token")
+        await _wait_until(committed, 60, "the binding to be committed")
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+        def notices() -> list[str]:
+            calls = api.calls("sendMessage", since=mark)
+            return [c.text for c in calls if c.chat_id == old_phone.id and c.ok]
+
+        assert notices() == []
+        api.clear_faults()
+        process = await _spawn(config)
+        await _wait_until(lambda: _async(bool(notices())), 60, "the notice to be sent")
+        await _stop(process)
+    finally:
+        await api.stop()
+    assert notices() == [zh.REBOUND_OLD_ACCOUNT]
+    async with sessions() as db:
+        [notice] = (await db.scalars(select(OutboxMessage))).all()
+    await engine.dispose()
+    assert (notice.kind, notice.status, notice.sent_at is not None) == ("rebound", "sent", True)
+
+
+async def test_sigkill_during_burst_loses_and_repeats_nothing(db_url: str, tmp_path: Path) -> None:
+    await _seed(db_url)
+    api = FakeBotApi()
+    await api.start()
+    config = _config(tmp_path, api, db_url)
     rng = random.Random(20261121)
     expected: dict[tuple[int, int], int] = {}
 
@@ -158,10 +227,7 @@ async def test_sigkill_during_burst_loses_and_repeats_nothing(db_url: str, tmp_p
             return pending == 0 and len(per_message) == len(expected) and not api.pending_updates()
 
         await _wait_until(all_stored, 120, "every message to be stored")
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
-        assert process.returncode == 0, stderr.decode()[-2000:]
-        assert b"crash-test" not in stderr, "the token leaked into the log"
+        await _stop(process)
     finally:
         await api.stop()
 

@@ -10,9 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from bot import zh
+from services import zh
 from storage.models import (
     Absence,
     AuditLog,
@@ -35,8 +33,7 @@ BOUND_ZHANG = zh.BOUND.format(name="张伟", unit="县发改委")
 
 async def audit(bot: Any) -> list[tuple[str, int | None, int | None, int | None, dict]]:
     """(action, actor person, actor telegram id, subject person, detail) of every audit line."""
-    async with bot.services.uow() as uow:
-        rows = (await uow.session.scalars(select(AuditLog).order_by(AuditLog.id))).all()
+    rows = await bot.rows(AuditLog)
     return [
         (
             r.action,
@@ -50,14 +47,11 @@ async def audit(bot: Any) -> list[tuple[str, int | None, int | None, int | None,
 
 
 async def person(bot: Any, roster_id: str) -> Person:
-    async with bot.services.uow() as uow:
-        return (await uow.people.by_roster_ids([roster_id]))[roster_id]
+    return await bot.person(roster_id)
 
 
 async def invite_row(bot: Any, token: str) -> Invite:
-    async with bot.services.uow() as uow:
-        invite = await uow.invites.by_token(token)
-    assert invite is not None
+    [invite] = await bot.rows(Invite, Invite.token == token)
     return invite
 
 
@@ -119,9 +113,9 @@ async def test_invites_bind_once_and_refuse_unknown_used_and_expired(bot):
 
     # A person taken off the roster cannot bind, even with a fresh invite.
     fresh = await bot.invite("A002")
-    async with bot.services.uow() as uow:
-        (await uow.people.get(li.id)).active = False
-        await uow.session.commit()
+    async with bot.db() as db:
+        (await db.get(Person, li.id)).active = False
+        await db.commit()
     assert await bot.say(LI, f"/start {fresh}") == [zh.INVITE_INACTIVE]
     assert (await person(bot, "A002")).telegram_user_id is None
 

@@ -12,9 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from bot import zh
+from services import zh
 from storage.models import Absence, AuditLog, EntryHistory, LogEntry, Reflection
 from tests.fakebot import FakeUser
 
@@ -64,14 +62,12 @@ def shown(bot: Any, user: FakeUser, message_id: int) -> dict[str, Any]:
 
 
 async def history(bot: Any) -> list[tuple[int, str, dict, dict]]:
-    async with bot.services.uow() as uow:
-        rows = (await uow.session.scalars(select(EntryHistory).order_by(EntryHistory.id))).all()
+    rows = await bot.rows(EntryHistory)
     return [(r.entry_id, r.action, json.loads(r.before), json.loads(r.after)) for r in rows]
 
 
 async def rows(bot: Any, model: type) -> list[Any]:
-    async with bot.services.uow() as uow:
-        return list((await uow.session.scalars(select(model).order_by(model.id))).all())
+    return await bot.rows(model)
 
 
 def snapshot(entry: LogEntry) -> tuple:
@@ -114,10 +110,11 @@ async def test_numbered_items_kind_button_withdraw_and_stable_numbers(bot):
         ("2026-11-20", 2, "起草月度工作总结", "regular", None, False, False),
         ("2026-11-20", 3, "走访困难群众", "regular", "困难群众", False, False),
     ]
-    assert [(e.source_message_id, e.source_part) for e in (first, second, third)] == [
-        (message_id, 0),
-        (message_id, 1),
-        (message_id, 2),
+    key = f"{ZHANG.id}:{message_id}"
+    assert [(e.channel, e.source_key, e.source_part) for e in (first, second, third)] == [
+        ("telegram", key, 0),
+        ("telegram", key, 1),
+        ("telegram", key, 2),
     ]
     assert buttons(reply) == [
         [("撤回1", f"w:{first.id}"), ("1：日常工作", f"k:{first.id}:a")],

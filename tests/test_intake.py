@@ -6,7 +6,7 @@ import copy
 import json
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from storage.models import Absence, EntryHistory, LogEntry, Reflection
@@ -63,33 +63,24 @@ async def test_the_same_message_fed_twice_is_processed_once(bot):
     assert sum(1 for r in await bot.inbox() if "走访慰问困难群众" in r.payload) == 1
 
 
-async def test_a_database_outage_during_a_message_is_retried(bot, monkeypatch):
+async def test_a_database_outage_during_a_message_is_retried(bot):
     await bot.enrol(ZHANG, "A001", "张伟")
-    services = bot.services
-    real_uow = services.uow
     failures = {"left": 1}
 
-    class FlakyUow:
-        def __init__(self) -> None:
-            self.inner = real_uow()
-
-        async def __aenter__(self):
-            uow = await self.inner.__aenter__()
-            if failures["left"]:
-                failures["left"] -= 1
-                await self.inner.__aexit__(None, None, None)
-                raise OperationalError("INSERT", {}, Exception("database is locked"))
-            return uow
-
-        async def __aexit__(self, *exc):
-            return await self.inner.__aexit__(*exc)
+    def locked_once(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO log_entries") and failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError(statement, {}, Exception("database is locked"))
 
     mark = bot.api.mark()
-    monkeypatch.setattr(services, "uow", FlakyUow)
-    bot.api.send_text(ZHANG, "协调县住建局解决安置房问题")
-    [reply] = await bot.api.wait_for_reply(ZHANG.id, since=mark)
+    event.listen(bot.engine.sync_engine, "before_cursor_execute", locked_once)
+    try:
+        bot.api.send_text(ZHANG, "协调县住建局解决安置房问题")
+        [reply] = await bot.api.wait_for_reply(ZHANG.id, since=mark)
+    finally:
+        event.remove(bot.engine.sync_engine, "before_cursor_execute", locked_once)
     assert reply["text"].startswith("已记录")
-    monkeypatch.setattr(services, "uow", real_uow)
+    assert failures["left"] == 0
     await bot.settle()
     assert [e.text for e in await bot.entries("A001")] == ["协调县住建局解决安置房问题"]
     [row] = [r for r in await bot.inbox() if "安置房" in r.payload]
@@ -101,9 +92,9 @@ async def test_every_update_processed_twice_in_a_row_is_applied_once(bot, monkey
     """A commit followed by a failed reply retries the update: handlers must be idempotent."""
     once = bot.intake._process_one
 
-    async def twice(inbox_id, data, attempts):
-        assert await once(inbox_id, data, attempts)
-        return await once(inbox_id, data, attempts)
+    async def twice(stored):
+        assert await once(stored)
+        return await once(stored)
 
     monkeypatch.setattr(bot.intake, "_process_one", twice)
     await bot.enrol(ZHANG, "A001", "张伟")
@@ -139,8 +130,7 @@ async def test_every_update_processed_twice_in_a_row_is_applied_once(bot, monkey
 
 
 async def _state(bot) -> dict[str, list[tuple]]:
-    async with bot.services.uow() as uow:
-        s = uow.session
+    async with bot.db() as s:
         return {
             "entries": [
                 (

@@ -6,7 +6,7 @@ import json
 import re
 import time
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,18 +14,18 @@ import pytest
 import pytest_asyncio
 from openpyxl import Workbook
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.clock import FrozenClock
-from bot.services.identity import bind_account
-from bot.services.roster import (
+from services.clock import FrozenClock
+from services.identity import IdentityService
+from services.roster import (
     ImportReport,
     Refusal,
     RefusalCode,
     RosterFileError,
     RosterRow,
-    create_invites,
-    import_roster,
+    RosterService,
     invite_link,
     parse_roles,
     read_roster_file,
@@ -39,12 +39,22 @@ HEADER = "工号,姓名,单位,职务,上级工号,角色\n"
 T0 = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
 
 # ---------------------------------------------------------------------------------------------
+class Db:
+    """The roster use cases on the test database, and sessions to inspect it directly."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+        self.sessions = sessions
+        self.roster = RosterService(lambda: UnitOfWork(sessions), clock)
+        self.identity = IdentityService(lambda: UnitOfWork(sessions), clock, UTC)
+
+    def __call__(self) -> AsyncSession:
+        return self.sessions()
+
+
 @pytest_asyncio.fixture
-async def uow_factory(db_url: str) -> AsyncIterator[Callable[[], UnitOfWork]]:
-    """Makes units of work on the test database (`async with uow_factory() as uow:`)."""
+async def db(db_url: str, clock: FrozenClock) -> AsyncIterator[Db]:
     engine = create_engine(db_url)
-    sessions = session_factory(engine)
-    yield lambda: UnitOfWork(sessions)
+    yield Db(session_factory(engine), clock)
     await engine.dispose()
 
 
@@ -57,20 +67,17 @@ def clock() -> FrozenClock:
 # Helpers
 
 
-async def run_import(
-    uow_factory: Callable[[], UnitOfWork], clock: FrozenClock, rows: list[RosterRow]
-) -> ImportReport:
-    async with uow_factory() as uow:
-        return await import_roster(uow, clock, rows)
+async def run_import(db: Db, rows: list[RosterRow]) -> ImportReport:
+    return await db.roster.import_rows(rows)
 
 
 async def stored_people(
-    uow_factory: Callable[[], UnitOfWork],
+    db: Db,
 ) -> dict[str, tuple[object, ...]]:
     """roster id -> (name, unit, position, supervisor roster id, roles, telegram id, active)."""
     boss = aliased(Person)
-    async with uow_factory() as uow:
-        result = await uow.session.execute(
+    async with db() as session:
+        result = await session.execute(
             select(
                 Person.roster_id,
                 Person.name,
@@ -87,14 +94,16 @@ async def stored_people(
         return {row[0]: tuple(row[1:]) for row in result.all()}
 
 
-async def unit_names(uow_factory: Callable[[], UnitOfWork]) -> set[str]:
-    async with uow_factory() as uow:
-        return set((await uow.session.scalars(select(Unit.name))).all())
+async def unit_names(db: Db) -> set[str]:
+    async with db() as session:
+        return set((await session.scalars(select(Unit.name))).all())
 
 
-async def audit_details(uow_factory: Callable[[], UnitOfWork], action: str) -> list[dict]:
-    async with uow_factory() as uow:
-        lines = await uow.audit.list(action)
+async def audit_details(db: Db, action: str) -> list[dict]:
+    async with db() as session:
+        lines = await session.scalars(
+            select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+        )
         return [json.loads(line.detail) for line in lines]
 
 
@@ -252,14 +261,14 @@ def test_parse_roles(cell: str, roles: set[Role], unknown: tuple[str, ...]) -> N
 
 
 @pytest.mark.asyncio
-async def test_import_sample_builds_units_people_and_tree(uow_factory, clock) -> None:
-    report = await run_import(uow_factory, clock, read_roster_file(SAMPLE))
+async def test_import_sample_builds_units_people_and_tree(db, clock) -> None:
+    report = await run_import(db, read_roster_file(SAMPLE))
 
     assert (report.created, report.updated, report.unchanged, report.refused) == (12, 0, 0, [])
     assert report.units_created == 3
-    assert await stored_people(uow_factory) == SAMPLE_STATE
-    assert await unit_names(uow_factory) == {"县发改委", "市住建局", "城关镇人民政府"}
-    assert await audit_details(uow_factory, "roster_import") == [
+    assert await stored_people(db) == SAMPLE_STATE
+    assert await unit_names(db) == {"县发改委", "市住建局", "城关镇人民政府"}
+    assert await audit_details(db, "roster_import") == [
         {
             "rows": 12,
             "created": 12,
@@ -270,29 +279,29 @@ async def test_import_sample_builds_units_people_and_tree(uow_factory, clock) ->
             "refusal_codes": {},
         }
     ]
-    async with uow_factory() as uow:
-        stamps = (await uow.session.execute(select(Person.created_at, Person.updated_at))).all()
+    async with db() as session:
+        stamps = (await session.execute(select(Person.created_at, Person.updated_at))).all()
     assert set(stamps) == {(T0, T0)}
 
 
 @pytest.mark.asyncio
-async def test_reimport_updates_without_duplicating_and_keeps_binding(uow_factory, clock) -> None:
-    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
-    async with uow_factory() as uow:
-        await uow.session.execute(
+async def test_reimport_updates_without_duplicating_and_keeps_binding(db, clock) -> None:
+    await run_import(db, read_roster_file(SAMPLE))
+    async with db() as session:
+        await session.execute(
             update(Person)
             .where(Person.roster_id.in_(["1004", "2003"]))
             .values(telegram_user_id=Person.id + 700, active=False)
         )
-        await uow.commit()
-        ids = dict((await uow.session.execute(select(Person.roster_id, Person.id))).all())
+        await session.commit()
+        ids = dict((await session.execute(select(Person.roster_id, Person.id))).all())
     clock.advance(days=1)
     rows = read_roster_file(SAMPLE)
     rows[3] = RosterRow(5, "1004", "刘洋", "市住建局", "城建科副科长", "2002", "干部、上级")
     rows[4] = RosterRow(6, "1005", "陈静", "县发改委", "办公室主任", "1001", "")
     rows.append(RosterRow(14, "4001", "钱多", "县财政局", "局长", "", ""))
 
-    report = await run_import(uow_factory, clock, rows)
+    report = await run_import(db, rows)
 
     assert (report.created, report.updated, report.unchanged, report.refused) == (1, 3, 9, [])
     assert report.units_created == 1
@@ -311,13 +320,13 @@ async def test_reimport_updates_without_duplicating_and_keeps_binding(uow_factor
     # Only reactivated: the binding stays.
     expected["2003"] = (*SAMPLE_STATE["2003"][:5], ids["2003"] + 700, True)
     expected["4001"] = ("钱多", "县财政局", "局长", None, "cadre", None, True)
-    assert await stored_people(uow_factory) == expected
-    async with uow_factory() as uow:
-        count = await uow.session.scalar(select(func.count()).select_from(Person))
+    assert await stored_people(db) == expected
+    async with db() as session:
+        count = await session.scalar(select(func.count()).select_from(Person))
         stamps = dict(
-            (await uow.session.execute(select(Person.roster_id, Person.updated_at))).all()
+            (await session.execute(select(Person.roster_id, Person.updated_at))).all()
         )
-        new_ids = dict((await uow.session.execute(select(Person.roster_id, Person.id))).all())
+        new_ids = dict((await session.execute(select(Person.roster_id, Person.id))).all())
     assert count == 13
     assert {rid: new_ids[rid] for rid in ids} == ids
     t1 = T0 + timedelta(days=1)
@@ -325,22 +334,22 @@ async def test_reimport_updates_without_duplicating_and_keeps_binding(uow_factor
 
 
 @pytest.mark.asyncio
-async def test_supervisor_defined_later_in_file(uow_factory, clock) -> None:
+async def test_supervisor_defined_later_in_file(db, clock) -> None:
     rows = [
         row(2, "3", "科员", sup="2"),
         row(3, "2", "科长", sup="1"),
         row(4, "1", "主任"),
     ]
 
-    report = await run_import(uow_factory, clock, rows)
+    report = await run_import(db, rows)
 
     assert (report.created, report.refused) == (3, [])
-    people = await stored_people(uow_factory)
+    people = await stored_people(db)
     assert {rid: p[3] for rid, p in people.items()} == {"3": "2", "2": "1", "1": None}
 
 
 @pytest.mark.asyncio
-async def test_each_row_problem_is_refused_with_line_code_and_reason(uow_factory, clock) -> None:
+async def test_each_row_problem_is_refused_with_line_code_and_reason(db, clock) -> None:
     rows = [
         row(2, "1001", "王建国"),
         row(3, "", "无号"),
@@ -354,7 +363,7 @@ async def test_each_row_problem_is_refused_with_line_code_and_reason(uow_factory
         row(11, "1008", "孙丽", unit="市住建局", sup="1001", role="上级"),
     ]
 
-    report = await run_import(uow_factory, clock, rows)
+    report = await run_import(db, rows)
 
     assert report.refused == [
         Refusal(3, "", RefusalCode.EMPTY_ID, "第3行：工号为空"),
@@ -372,19 +381,19 @@ async def test_each_row_problem_is_refused_with_line_code_and_reason(uow_factory
         Refusal(10, "1007", RefusalCode.TOO_LONG, "第10行：姓名超过100个字"),
     ]
     assert (report.created, report.updated, report.unchanged) == (2, 0, 0)
-    assert await stored_people(uow_factory) == {
+    assert await stored_people(db) == {
         "1001": ("王建国", "县发改委", "科员", None, "cadre", None, True),
         "1008": ("孙丽", "市住建局", "科员", "1001", "supervisor", None, True),
     }
     # The unit of a refused row is not created either.
-    assert await unit_names(uow_factory) == {"县发改委", "市住建局"}
-    [detail] = await audit_details(uow_factory, "roster_import")
+    assert await unit_names(db) == {"县发改委", "市住建局"}
+    [detail] = await audit_details(db, "roster_import")
     assert detail["refused"] == 8
     assert detail["refusal_codes"]["empty_id"] == 1
 
 
 @pytest.mark.asyncio
-async def test_three_person_cycle_is_refused_with_its_subordinates(uow_factory, clock) -> None:
+async def test_three_person_cycle_is_refused_with_its_subordinates(db, clock) -> None:
     rows = [
         row(2, "A", "甲", sup="C"),
         row(3, "B", "乙", sup="A"),
@@ -395,7 +404,7 @@ async def test_three_person_cycle_is_refused_with_its_subordinates(uow_factory, 
         row(8, "G", "庚", sup="F"),
     ]
 
-    report = await run_import(uow_factory, clock, rows)
+    report = await run_import(db, rows)
 
     assert report.refused == [
         Refusal(2, "A", RefusalCode.SUPERVISOR_CYCLE, "第2行：上级关系形成循环 A → C → B → A"),
@@ -414,32 +423,32 @@ async def test_three_person_cycle_is_refused_with_its_subordinates(uow_factory, 
             "第6行：上级 D（第5行）未导入，本行也未导入",
         ),
     ]
-    people = await stored_people(uow_factory)
+    people = await stored_people(db)
     assert {rid: p[3] for rid, p in people.items()} == {"F": None, "G": "F"}
 
 
 @pytest.mark.asyncio
-async def test_long_cycle_is_shown_short(uow_factory, clock) -> None:
+async def test_long_cycle_is_shown_short(db, clock) -> None:
     rows = [row(n + 2, f"P{n}", f"人{n}", sup=f"P{(n + 1) % 8}") for n in range(8)]
 
-    report = await run_import(uow_factory, clock, rows)
+    report = await run_import(db, rows)
 
     assert [r.code for r in report.refused] == [RefusalCode.SUPERVISOR_CYCLE] * 8
     assert report.refused[6].reason == (
         "第8行：上级关系形成循环 P6 → P7 → P0 → P1 → P2 → …… → P6（共8人）"
     )
-    assert await stored_people(uow_factory) == {}
+    assert await stored_people(db) == {}
 
 
 @pytest.mark.asyncio
-async def test_subordinates_of_a_row_refused_for_its_own_fault_cascade(uow_factory, clock) -> None:
+async def test_subordinates_of_a_row_refused_for_its_own_fault_cascade(db, clock) -> None:
     rows = [
         row(2, "1001", "", role=""),
         row(3, "1002", "李明", sup="1001"),
         row(4, "1003", "张伟", sup="1002"),
     ]
 
-    report = await run_import(uow_factory, clock, rows)
+    report = await run_import(db, rows)
 
     assert [(r.line, r.code) for r in report.refused] == [
         (2, RefusalCode.EMPTY_NAME),
@@ -447,16 +456,16 @@ async def test_subordinates_of_a_row_refused_for_its_own_fault_cascade(uow_facto
         (4, RefusalCode.SUPERVISOR_REFUSED),
     ]
     assert report.refused[1].reason == "第3行：上级 1001（第2行）未导入，本行也未导入"
-    assert await stored_people(uow_factory) == {}
+    assert await stored_people(db) == {}
 
 
 @pytest.mark.asyncio
-async def test_cycle_through_a_stored_person_is_refused(uow_factory, clock) -> None:
+async def test_cycle_through_a_stored_person_is_refused(db, clock) -> None:
     await run_import(
-        uow_factory, clock, [row(2, "1001", "王建国"), row(3, "1002", "李明", sup="1001")]
+        db, [row(2, "1001", "王建国"), row(3, "1002", "李明", sup="1001")]
     )
 
-    report = await run_import(uow_factory, clock, [row(2, "1001", "王建国", sup="1002")])
+    report = await run_import(db, [row(2, "1001", "王建国", sup="1002")])
 
     assert report.refused == [
         Refusal(
@@ -464,37 +473,36 @@ async def test_cycle_through_a_stored_person_is_refused(uow_factory, clock) -> N
         )
     ]
     assert (report.created, report.updated, report.unchanged) == (0, 0, 0)
-    people = await stored_people(uow_factory)
+    people = await stored_people(db)
     assert {rid: p[3] for rid, p in people.items()} == {"1001": None, "1002": "1001"}
 
 
 @pytest.mark.asyncio
-async def test_reversing_a_stored_chain_in_one_file_is_accepted(uow_factory, clock) -> None:
+async def test_reversing_a_stored_chain_in_one_file_is_accepted(db, clock) -> None:
     await run_import(
-        uow_factory, clock, [row(2, "1001", "王建国"), row(3, "1002", "李明", sup="1001")]
+        db, [row(2, "1001", "王建国"), row(3, "1002", "李明", sup="1001")]
     )
 
     report = await run_import(
-        uow_factory, clock, [row(2, "1001", "王建国", sup="1002"), row(3, "1002", "李明")]
+        db, [row(2, "1001", "王建国", sup="1002"), row(3, "1002", "李明")]
     )
 
     assert (report.created, report.updated, report.refused) == (0, 2, [])
-    people = await stored_people(uow_factory)
+    people = await stored_people(db)
     assert {rid: p[3] for rid, p in people.items()} == {"1001": "1002", "1002": None}
 
 
 @pytest.mark.asyncio
-async def test_subordinate_of_a_refused_but_stored_supervisor_is_kept(uow_factory, clock) -> None:
-    await run_import(uow_factory, clock, [row(2, "1001", "王建国", role="上级")])
+async def test_subordinate_of_a_refused_but_stored_supervisor_is_kept(db, clock) -> None:
+    await run_import(db, [row(2, "1001", "王建国", role="上级")])
 
     report = await run_import(
-        uow_factory,
-        clock,
+        db,
         [row(2, "1001", "王建国", role="老板"), row(3, "1002", "李明", sup="1001")],
     )
 
     assert [(r.line, r.code) for r in report.refused] == [(2, RefusalCode.BAD_ROLE)]
-    assert await stored_people(uow_factory) == {
+    assert await stored_people(db) == {
         "1001": ("王建国", "县发改委", "科员", None, "supervisor", None, True),
         "1002": ("李明", "县发改委", "科员", "1001", "cadre", None, True),
     }
@@ -502,29 +510,28 @@ async def test_subordinate_of_a_refused_but_stored_supervisor_is_kept(uow_factor
 
 @pytest.mark.asyncio
 async def test_stored_person_refused_for_a_bad_supervisor_keeps_subordinates(
-    uow_factory, clock
+    db, clock
 ) -> None:
-    await run_import(uow_factory, clock, [row(2, "1001", "王建国")])
+    await run_import(db, [row(2, "1001", "王建国")])
 
     report = await run_import(
-        uow_factory,
-        clock,
+        db,
         [row(2, "1001", "王建国", sup="9999"), row(3, "1002", "李明", sup="1001")],
     )
 
     assert [(r.line, r.code) for r in report.refused] == [(2, RefusalCode.UNKNOWN_SUPERVISOR)]
-    people = await stored_people(uow_factory)
+    people = await stored_people(db)
     assert {rid: p[3] for rid, p in people.items()} == {"1001": None, "1002": "1001"}
 
 
 @pytest.mark.asyncio
-async def test_supervisor_may_be_already_stored(uow_factory, clock) -> None:
-    await run_import(uow_factory, clock, [row(2, "1001", "王建国")])
+async def test_supervisor_may_be_already_stored(db, clock) -> None:
+    await run_import(db, [row(2, "1001", "王建国")])
 
-    report = await run_import(uow_factory, clock, [row(2, "1002", "李明", sup="1001")])
+    report = await run_import(db, [row(2, "1002", "李明", sup="1001")])
 
     assert (report.created, report.refused) == (1, [])
-    assert (await stored_people(uow_factory))["1002"][3] == "1001"
+    assert (await stored_people(db))["1002"][3] == "1001"
 
 
 def test_report_render() -> None:
@@ -573,25 +580,25 @@ def city_roster(units: int, per_unit: int) -> list[RosterRow]:
 
 
 @pytest.mark.asyncio
-async def test_import_35000_people(uow_factory, clock) -> None:
+async def test_import_35000_people(db, clock) -> None:
     rows = city_roster(units=700, per_unit=50)
     assert len(rows) == 35_000
 
     started = time.perf_counter()
-    report = await run_import(uow_factory, clock, rows)
+    report = await run_import(db, rows)
     first = time.perf_counter() - started
     started = time.perf_counter()
-    again = await run_import(uow_factory, clock, rows)
+    again = await run_import(db, rows)
     second = time.perf_counter() - started
     print(f"\n35,000-row roster: first import {first:.2f}s, unchanged re-import {second:.2f}s")
 
     assert (report.created, report.updated, report.refused) == (35_000, 0, [])
     assert (again.created, again.updated, again.unchanged) == (0, 0, 35_000)
     boss = aliased(Person)
-    async with uow_factory() as uow:
-        count = await uow.session.scalar(select(func.count()).select_from(Person))
+    async with db() as session:
+        count = await session.scalar(select(func.count()).select_from(Person))
         sample = (
-            await uow.session.execute(
+            await session.execute(
                 select(Person.roster_id, boss.roster_id, Person.roles)
                 .outerjoin(boss, Person.supervisor_id == boss.id)
                 .where(Person.roster_id.in_(["0699000", "0699003", "0699049", "0000007"]))
@@ -612,9 +619,9 @@ async def test_import_35000_people(uow_factory, clock) -> None:
 # Invites
 
 
-async def invites_in_db(uow_factory: Callable[[], UnitOfWork]) -> list[tuple[object, ...]]:
-    async with uow_factory() as uow:
-        result = await uow.session.execute(
+async def invites_in_db(db: Db) -> list[tuple[object, ...]]:
+    async with db() as session:
+        result = await session.execute(
             select(
                 Person.roster_id,
                 Invite.token,
@@ -629,13 +636,12 @@ async def invites_in_db(uow_factory: Callable[[], UnitOfWork]) -> list[tuple[obj
 
 
 @pytest.mark.asyncio
-async def test_invites_for_named_people(uow_factory, clock) -> None:
-    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
+async def test_invites_for_named_people(db, clock) -> None:
+    await run_import(db, read_roster_file(SAMPLE))
     clock.advance(hours=3)
     now = clock.now()
 
-    async with uow_factory() as uow:
-        batch = await create_invites(uow, clock, ["1001", " 2002 ", "9999", "1001", ""], 7)
+    batch = await db.roster.create_invites(["1001", " 2002 ", "9999", "1001", ""], 7)
 
     expires = now + timedelta(days=7)
     assert [(i.roster_id, i.name, i.expires_at) for i in batch.invites] == [
@@ -644,7 +650,7 @@ async def test_invites_for_named_people(uow_factory, clock) -> None:
     ]
     assert (batch.unknown, batch.inactive, batch.already_bound) == (["9999"], [], [])
     assert batch.expires_at == expires
-    stored = await invites_in_db(uow_factory)
+    stored = await invites_in_db(db)
     assert stored == [
         ("1001", batch.invites[0].token, now, expires, None),
         ("2002", batch.invites[1].token, now, expires, None),
@@ -652,7 +658,7 @@ async def test_invites_for_named_people(uow_factory, clock) -> None:
     tokens = [i.token for i in batch.invites]
     assert len(set(tokens)) == 2
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", t) for t in tokens)
-    assert await audit_details(uow_factory, "invites_created") == [
+    assert await audit_details(db, "invites_created") == [
         {
             "count": 2,
             "ttl_days": 7,
@@ -671,60 +677,55 @@ async def test_invites_for_named_people(uow_factory, clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_earlier_unused_invite_stays_valid_and_binds(uow_factory, clock) -> None:
-    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
-    async with uow_factory() as uow:
-        first = await create_invites(uow, clock, ["1003"], 14)
+async def test_earlier_unused_invite_stays_valid_and_binds(db, clock) -> None:
+    await run_import(db, read_roster_file(SAMPLE))
+    first = await db.roster.create_invites(["1003"], 14)
     clock.advance(days=1)
-    async with uow_factory() as uow:
-        second = await create_invites(uow, clock, ["1003"], 14)
+    second = await db.roster.create_invites(["1003"], 14)
 
-    stored = await invites_in_db(uow_factory)
+    stored = await invites_in_db(db)
     assert [(r[0], r[1], r[4]) for r in stored] == [
         ("1003", first.invites[0].token, None),
         ("1003", second.invites[0].token, None),
     ]
     assert first.invites[0].token != second.invites[0].token
-    async with uow_factory() as uow:
-        binding = await bind_account(uow, first.invites[0].token, 5551234, clock.now())
+    binding = await db.identity.bind(first.invites[0].token, 5551234)
     assert (binding.actor.roster_id, binding.actor.name) == ("1003", "张伟")
-    assert (await stored_people(uow_factory))["1003"][5] == 5551234
+    assert (await stored_people(db))["1003"][5] == 5551234
 
 
 @pytest.mark.asyncio
-async def test_invites_for_everyone_unbound(uow_factory, clock) -> None:
-    await run_import(uow_factory, clock, read_roster_file(SAMPLE))
-    async with uow_factory() as uow:
-        await uow.session.execute(
+async def test_invites_for_everyone_unbound(db, clock) -> None:
+    await run_import(db, read_roster_file(SAMPLE))
+    async with db() as session:
+        await session.execute(
             update(Person).where(Person.roster_id == "1001").values(telegram_user_id=11)
         )
-        await uow.session.execute(
+        await session.execute(
             update(Person).where(Person.roster_id == "2001").values(telegram_user_id=22)
         )
-        await uow.session.execute(
+        await session.execute(
             update(Person).where(Person.roster_id == "3003").values(active=False)
         )
-        await uow.commit()
+        await session.commit()
 
-    async with uow_factory() as uow:
-        batch = await create_invites(uow, clock, None, 30, unbound_only=True)
+    batch = await db.roster.create_invites(None, 30, unbound_only=True)
 
     expected = sorted(set(SAMPLE_STATE) - {"1001", "2001", "3003"})
     assert [i.roster_id for i in batch.invites] == expected
     assert (batch.unknown, batch.inactive, batch.already_bound) == ([], [], ["1001", "2001"])
-    assert sorted(r[0] for r in await invites_in_db(uow_factory)) == expected
+    assert sorted(r[0] for r in await invites_in_db(db)) == expected
 
-    async with uow_factory() as uow:
-        named = await create_invites(uow, clock, ["3003", "1001"], 30, unbound_only=True)
+    named = await db.roster.create_invites(["3003", "1001"], 30, unbound_only=True)
     assert (named.invites, named.inactive, named.already_bound) == ([], ["3003"], ["1001"])
 
 
 @pytest.mark.asyncio
-async def test_invite_ttl_must_be_positive(uow_factory, clock) -> None:
-    async with uow_factory() as uow:
+async def test_invite_ttl_must_be_positive(db, clock) -> None:
+    async with db() as session:
         with pytest.raises(ValueError, match="ttl_days"):
-            await create_invites(uow, clock, ["1001"], 0)
-        count = await uow.session.scalar(select(func.count()).select_from(AuditLog))
+            await db.roster.create_invites(["1001"], 0)
+        count = await session.scalar(select(func.count()).select_from(AuditLog))
     assert count == 0
 
 

@@ -1,0 +1,28 @@
+"""Use cases by capability. Each opens its unit of work, commits once and returns plain data.
+
+Channels (Telegram handlers, the CLI, scheduled jobs, later the web page) reach them through
+`Services`, which the composition root (`bot.app`) builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.clock import Clock
+from services.entries import EntryService
+from services.identity import IdentityService
+from services.inbox import InboxService
+from services.outbox import OutboxService
+from services.policy import LoggingRules
+from services.roster import RosterService
+
+
+@dataclass(frozen=True)
+class Services:
+    clock: Clock
+    rules: LoggingRules
+    entries: EntryService
+    identity: IdentityService
+    roster: RosterService
+    inbox: InboxService
+    outbox: OutboxService
