@@ -19,7 +19,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -31,9 +30,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.app import build_app, build_services
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from bot.intake import Intake
-from storage.db import create_engine
+from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import LogEntry, Person, Unit
+from storage.models import LogEntry
+from tests.seeding import seed_bound_people
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "42:benchmark"
@@ -119,27 +119,8 @@ async def run_echo(api: FakeApiProcess, n: int) -> float:
 async def seed(url: str) -> None:
     engine = create_engine(url)
     await upgrade(engine)
-    services = build_services(Config(database=DatabaseConfig(url=url)), engine)
-    now = datetime.now(UTC)
-    async with services.uow() as uow:
-        unit = Unit(name="县发改委")
-        await uow.people.add(unit)
-        for i in range(USERS):
-            await uow.people.add(
-                Person(
-                    roster_id=f"B{i:04d}",
-                    name=f"干部{i}",
-                    unit_id=unit.id,
-                    position="科员",
-                    roles="cadre",
-                    telegram_user_id=9000 + i,
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        await uow.session.commit()
     await engine.dispose()
+    await seed_bound_people(url, [(f"B{i:04d}", 9000 + i) for i in range(USERS)])
 
 
 async def run_worklog(api: FakeApiProcess, n: int, url: str) -> tuple[float, float, int]:
@@ -152,13 +133,13 @@ async def run_worklog(api: FakeApiProcess, n: int, url: str) -> tuple[float, flo
         database=DatabaseConfig(url=url),
     )
     engine = create_engine(url)
-    services = build_services(config, engine)
-    app = build_app(config, services)
-    await services.load_names()
-    await asyncio.to_thread(services.extractor.warm_up)
+    wiring = build_services(config, engine)
+    app = build_app(config, wiring.services)
+    await wiring.load_names()
+    await asyncio.to_thread(wiring.extractor.warm_up)
     async with app:
         await app.start()
-        intake = Intake(app, services.uow, poll_timeout=10)
+        intake = Intake(app, wiring.services.inbox, poll_timeout=10)
         intake.start()
         base = await api.sent()
         started = time.perf_counter()
@@ -170,8 +151,8 @@ async def run_worklog(api: FakeApiProcess, n: int, url: str) -> tuple[float, flo
         elapsed = time.perf_counter() - started
         await intake.stop()
         await app.stop()
-    async with services.uow() as uow:
-        stored = int(await uow.session.scalar(select(func.count()).select_from(LogEntry)) or 0)
+    async with session_factory(engine)() as db:
+        stored = int(await db.scalar(select(func.count()).select_from(LogEntry)) or 0)
     await engine.dispose()
     return n / elapsed, n / stored_in, stored
 

@@ -87,7 +87,6 @@ class Intake:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self.processed = 0
         self.fed = 0
         self.fatal: BaseException | None = None
 
@@ -187,7 +186,6 @@ class Intake:
             current_inbox_id.reset(inbox_token)
             current_outcome.reset(outcome_token)
         if outcome.error is None:
-            self.processed += 1
             return True
         give_up = stored.attempts + 1 >= self.max_attempts
         await self.inbox.failed(stored.inbox_id, repr(outcome.error), give_up)

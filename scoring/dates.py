@@ -14,10 +14,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_ROLLOVER_HOUR = 4
 DEFAULT_DAY_START = time(8, 30)
 DEFAULT_DAY_END = time(17, 30)
-DEFAULT_BACKFILL_WINDOW = 3
 
 PeriodKind = Literal["day", "week", "month", "quarter", "half", "year"]
-PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "half", "year")
 
 
 class WorkingDays(Protocol):

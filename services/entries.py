@@ -418,20 +418,20 @@ class EntryService:
         text = " ".join(text.split())
         if not text:
             raise UsageError(zh.EDIT_USAGE)
-        async with self.uow() as uow:
-            entry = await self._today_entry(uow, person_id, number, live=True)
-            changed = entry.text != text
-            if changed:
-                await self._change(uow, entry, person_id, "edit", text=text)
-            return await self._finish(uow, entry, changed)
+        return await self._change_today(person_id, number, "edit", text=text)
 
     async def set_collaborator(self, person_id: int, number: int, name: str | None) -> EntryChange:
         """Correct the 合作者或服务对象 of today's entry `number`; None clears it."""
+        return await self._change_today(person_id, number, "collaborator", collaborator=name)
+
+    async def _change_today(
+        self, person_id: int, number: int, action: str, **fields: str | None
+    ) -> EntryChange:
         async with self.uow() as uow:
             entry = await self._today_entry(uow, person_id, number, live=True)
-            changed = entry.collaborator != name
+            changed = any(getattr(entry, name) != value for name, value in fields.items())
             if changed:
-                await self._change(uow, entry, person_id, "collaborator", collaborator=name)
+                await self._change(uow, entry, person_id, action, **fields)
             return await self._finish(uow, entry, changed)
 
     def resolve_past_date(self, text: str) -> date:

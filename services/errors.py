@@ -13,10 +13,6 @@ class DomainError(Exception):
         self.reply = reply
 
 
-class NotRegistered(DomainError):
-    """The Telegram account is not bound to anyone on the roster."""
-
-
 class InviteInvalid(DomainError):
     """The /start token is unknown, used or expired."""
 

@@ -133,12 +133,9 @@ HELP_CADRE = (
 )
 HELP_SUPERVISOR = "\n【上级】抽查、调阅下属日志的功能即将开通。"
 HELP_RATER = "\n【评定】等次评定功能即将开通。"
-HELP_UNREGISTERED = NOT_REGISTERED
 
-SYSTEM_BUSY = "系统繁忙，您的消息已收到，稍后会自动处理。"
 INTERNAL_ERROR = "处理时出错了，已记录问题。请稍后再试。"
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用命令。"
-EDIT_NOTHING_CHANGED = "修改后的内容与原来相同，未做改动。"
 EDITED_MESSAGE_HEAD = "已按修改后的消息更新 {date} 的日志："
 
 # The roster import and invite links (the admin reads these in the CLI)

@@ -120,9 +120,6 @@ class Person(Base):
     def role_set(self) -> frozenset[Role]:
         return frozenset(Role(r) for r in self.roles.split(",") if r)
 
-    def has_role(self, role: Role) -> bool:
-        return role in self.role_set
-
 
 class Invite(Base):
     """A single-use, expiring deep-link token that binds a Telegram account to a person."""

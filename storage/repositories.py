@@ -7,7 +7,7 @@ query for a `PeopleScope` and a period, never one query per person.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -96,20 +96,6 @@ class PeopleRepository(_Repository):
     async def get(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
 
-    async def by_roster_ids(self, roster_ids: Iterable[str]) -> dict[str, Person]:
-        ids = list(roster_ids)
-        if not ids:
-            return {}
-        rows = await self.session.scalars(select(Person).where(Person.roster_id.in_(ids)))
-        return {p.roster_id: p for p in rows}
-
-    async def unit_by_name(self, name: str) -> Unit | None:
-        return await self.session.scalar(select(Unit).where(Unit.name == name))
-
-    async def add(self, obj: Person | Unit) -> None:
-        self.session.add(obj)
-        await self.session.flush()
-
     async def names(self) -> tuple[list[str], list[str]]:
         """All unit names and all active people's names (for the collaborator dictionary)."""
         units = (await self.session.scalars(select(Unit.name))).all()
@@ -187,10 +173,6 @@ class PeopleRepository(_Repository):
 class InviteRepository(_Repository):
     async def by_token(self, token: str) -> Invite | None:
         return await self.session.scalar(select(Invite).where(Invite.token == token))
-
-    async def add(self, invite: Invite) -> None:
-        self.session.add(invite)
-        await self.session.flush()
 
     async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:

@@ -17,7 +17,7 @@ from bot.intake import Intake
 from services import Services
 from services.clock import FrozenClock
 from storage.db import create_engine, session_factory
-from storage.models import InboxUpdate, Invite, LogEntry, Person, Unit
+from storage.models import InboxUpdate, Invite, LogEntry, OutboxMessage, Person, Unit
 from tests.fakebot import FakeBotApi, FakeUser
 
 TOKEN = "123456:TEST-token-never-logged"
@@ -145,7 +145,7 @@ class BotHarness:
         return [r.get("text", "") for r in replies]
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until every update sent so far is confirmed, stored and processed."""
+        """Wait until every update sent so far is processed and every due notice is sent."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -153,6 +153,12 @@ class BotHarness:
                 async with self.db() as db:
                     pending = await db.scalar(
                         select(func.count()).where(InboxUpdate.status == "pending")
+                    )
+                    pending += await db.scalar(
+                        select(func.count()).where(
+                            OutboxMessage.status == "pending",
+                            OutboxMessage.not_before <= self.clock.now(),
+                        )
                     )
                 if pending == 0:
                     return

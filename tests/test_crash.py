@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from services import zh
 from storage.db import create_engine, session_factory
-from storage.models import InboxUpdate, Invite, LogEntry, OutboxMessage, Person, Unit
+from storage.models import InboxUpdate, Invite, LogEntry, OutboxMessage, Person
 from tests.fakebot import FakeBotApi, FakeUser
+from tests.seeding import seed_bound_people
 
 pytestmark = pytest.mark.slow
 
@@ -26,28 +27,7 @@ USERS = [FakeUser(id=5000 + i, first_name=f"用户{i}") for i in range(12)]
 
 
 async def _seed(url: str) -> None:
-    engine = create_engine(url)
-    now = datetime.now(UTC)
-    async with session_factory(engine)() as db:
-        unit = Unit(name="县发改委")
-        db.add(unit)
-        await db.flush()
-        for i, user in enumerate(USERS):
-            db.add(
-                Person(
-                    roster_id=f"C{i:03d}",
-                    name=f"干部{i}",
-                    unit_id=unit.id,
-                    position="科员",
-                    roles="cadre",
-                    telegram_user_id=user.id,
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        await db.commit()
-    await engine.dispose()
+    await seed_bound_people(url, [(f"C{i:03d}", user.id) for i, user in enumerate(USERS)])
 
 
 async def _stored(url: str) -> tuple[Counter[tuple[int, int]], int]:

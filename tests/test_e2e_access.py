@@ -17,6 +17,7 @@ from storage.models import (
     EntryHistory,
     Invite,
     LogEntry,
+    OutboxMessage,
     Person,
     Reflection,
 )
@@ -118,6 +119,20 @@ async def test_invites_bind_once_and_refuse_unknown_used_and_expired(bot):
         await db.commit()
     assert await bot.say(LI, f"/start {fresh}") == [zh.INVITE_INACTIVE]
     assert (await person(bot, "A002")).telegram_user_id is None
+
+
+async def test_notice_to_an_old_account_that_blocked_the_bot_is_kept_as_blocked(bot):
+    """The cut-off phone blocked the bot: the notice is tried once and kept, not retried."""
+    await bot.enrol(ZHANG, "A001", "张伟")
+    bot.api.block(ZHANG, notify=False)
+    token = await bot.invite("A001")
+    assert await bot.say(LI, f"/start {token}") == [BOUND_ZHANG]
+    await bot.settle()
+    [notice] = await bot.rows(OutboxMessage)
+    assert (notice.chat_id, notice.status, notice.attempts) == (ZHANG.id, "blocked", 1)
+    assert "blocked" in (notice.last_error or "")
+    tries = [c for c in bot.api.calls("sendMessage") if c.chat_id == ZHANG.id]
+    assert [(c.status, c.text) for c in tries[1:]] == [(403, zh.REBOUND_OLD_ACCOUNT)]
 
 
 async def test_expiry_date_is_shown_in_local_time(bot):
