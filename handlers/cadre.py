@@ -201,7 +201,7 @@ async def cmd_with(update: Update, context: WorklogContext) -> None:
     message = update.message
     assert message is not None
     number, name = _number_and_text(message, zh.WITH_USAGE)
-    if not name or len(name) > 100:
+    if not name:
         raise UsageError(zh.WITH_USAGE)
     cleared = name in {"无", "空", "-", "没有"}
     await context.services.entries.set_collaborator(

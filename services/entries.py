@@ -38,6 +38,8 @@ LEAVE_FUTURE_DAYS = 180
 LEAVE_MAX_DAYS = 92
 # Commands refuse arguments beyond this; plain messages are never refused, only flagged.
 COMMAND_TEXT_LIMIT = 4000
+# The longest 合作者或服务对象 a cadre may type (the column holds 200).
+COLLABORATOR_LIMIT = 100
 # History action of an entry withdrawn because its line was removed from the edited message.
 EDIT_WITHDRAW = "edit_withdraw"
 
@@ -233,18 +235,21 @@ class EntryService:
         items: Sequence[str],
         source: EntrySource,
         attachment: str | None,
+        *,
+        late: bool = False,
     ) -> Recorded:
         work_date = self.policy.work_date(source.sent_at)
-        entries = self._new_entries(person_id, work_date, items, source, attachment=attachment)
+        entries = self._new_entries(
+            person_id, work_date, items, source, late=late, attachment=attachment
+        )
         if not await uow.entries.insert_numbered(entries):
             # Processed before (a retry after its reply failed): show what was stored then.
             assert source.key is not None
             existing = await uow.entries.from_source(source.channel, source.key)
-            return Recorded(existing[0].work_date, _views(existing), replayed=True)
+            return Recorded(existing[0].work_date, _views(existing), late=late, replayed=True)
         await uow.commit()
-        return Recorded(
-            work_date, _views(entries), after_hours=self.policy.after_hours(source.sent_at)
-        )
+        after_hours = not late and self.policy.after_hours(source.sent_at)
+        return Recorded(work_date, _views(entries), late=late, after_hours=after_hours)
 
     def _new_entries(
         self,
@@ -318,7 +323,11 @@ class EntryService:
         async with self.uow() as uow:
             existing = list(await uow.entries.from_source(source.channel, source.key))
             if not existing:
-                return await self._record(uow, person_id, items, source, attachment)
+                # First recorded now (a photo that had no caption): the window applies.
+                sent_on = self.policy.work_date(source.sent_at)
+                self._check_editable(sent_on)
+                late = sent_on != self.today()
+                return await self._record(uow, person_id, items, source, attachment, late=late)
             if existing[0].person_id != person_id:
                 raise NotAllowed(zh.STALE_BUTTON)
             work_date = existing[0].work_date
@@ -422,6 +431,8 @@ class EntryService:
 
     async def set_collaborator(self, person_id: int, number: int, name: str | None) -> EntryChange:
         """Correct the 合作者或服务对象 of today's entry `number`; None clears it."""
+        if name is not None and not 0 < len(name) <= COLLABORATOR_LIMIT:
+            raise UsageError(zh.WITH_USAGE)
         return await self._change_today(person_id, number, "collaborator", collaborator=name)
 
     async def _change_today(

@@ -135,7 +135,7 @@ class IdentityService:
                 person.telegram_user_id if person.telegram_user_id != telegram_user_id else None
             )
             # The account may have been bound to someone else before: that binding ends here.
-            holder = await uow.people.by_telegram_id(telegram_user_id)
+            holder = await uow.people.holding_account(telegram_user_id)
             if holder is not None and holder.id != person.id:
                 await uow.people.unbind_account(holder, now)
                 await uow.audit.record(

@@ -35,10 +35,13 @@ from storage.models import (
 CHUNK = 5000
 
 
+def _dialect(session: AsyncSession) -> str:
+    return "postgresql" if session.bind and session.bind.dialect.name == "postgresql" else "sqlite"
+
+
 def _upsert_insert(session: AsyncSession, table: Any) -> Any:
     """INSERT for the session's dialect, which offers ON CONFLICT DO NOTHING."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,12 @@ class PeopleRepository(_Repository):
     async def by_telegram_id(self, telegram_user_id: int) -> Person | None:
         return await self.session.scalar(
             select(Person).where(Person.telegram_user_id == telegram_user_id, Person.active)
+        )
+
+    async def holding_account(self, telegram_user_id: int) -> Person | None:
+        """Whoever the account is bound to, deactivated people included."""
+        return await self.session.scalar(
+            select(Person).where(Person.telegram_user_id == telegram_user_id)
         )
 
     async def get(self, person_id: int) -> Person | None:
@@ -207,6 +216,15 @@ _NEXT_ITEM_NO = (
     + 1
 )
 
+# Built once per dialect: recording a message is the hot path.
+_INSERT_NUMBERED = {
+    name: dialect.insert(LogEntry.__table__)
+    .values(item_no=_NEXT_ITEM_NO)
+    .on_conflict_do_nothing(index_elements=["channel", "source_key", "source_part"])
+    .returning(LogEntry.id, LogEntry.item_no)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
 
 class EntryRepository(_Repository):
     async def get(self, entry_id: int) -> LogEntry | None:
@@ -252,12 +270,7 @@ class EntryRepository(_Repository):
         statement per entry: whether a multi-row INSERT sees its own earlier rows differs
         between SQLite and PostgreSQL, and most messages hold a single item anyway.
         """
-        statement = (
-            _upsert_insert(self.session, LogEntry.__table__)
-            .values(item_no=_NEXT_ITEM_NO)
-            .on_conflict_do_nothing(index_elements=["channel", "source_key", "source_part"])
-            .returning(LogEntry.id, LogEntry.item_no)
-        )
+        statement = _INSERT_NUMBERED[_dialect(self.session)]
         for position, entry in enumerate(entries):
             params = {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
             params.update(day_person=entry.person_id, day_date=entry.work_date)
@@ -435,15 +448,19 @@ class InboxRepository(_Repository):
 
     async def mark_done(self, inbox_ids: Sequence[int]) -> None:
         """Mark updates processed; the last error of earlier attempts stays on record."""
-        if inbox_ids:
-            await self.session.execute(
-                update(InboxUpdate)
-                .where(
-                    InboxUpdate.id.in_(list(inbox_ids)),
-                    InboxUpdate.status == InboxStatus.PENDING.value,
-                )
-                .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
-            )
+        if not inbox_ids:
+            return
+        # One id (every handler's commit) keeps a plain cached statement; a batch uses IN.
+        which = (
+            InboxUpdate.id == inbox_ids[0]
+            if len(inbox_ids) == 1
+            else InboxUpdate.id.in_(list(inbox_ids))
+        )
+        await self.session.execute(
+            update(InboxUpdate)
+            .where(which, InboxUpdate.status == InboxStatus.PENDING.value)
+            .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
+        )
 
     async def scrub(self, inbox_id: int) -> None:
         """Drop an update's content, keeping only that it was received (and its dedup key)."""
