@@ -37,7 +37,7 @@ async def on_photo(update: Update, context: WorklogContext) -> None:
     message = update.message
     assert message is not None
     if not (message.caption or "").strip():
-        await message.reply_text(zh.PHOTO_NO_CAPTION)
+        await message.reply_text(zh.PHOTO_NO_CAPTION if message.photo else zh.DOCUMENT_NO_CAPTION)
         return
     await _record(message, context, message.caption or "", attachment=_attachment(message))
 

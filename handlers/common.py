@@ -34,10 +34,8 @@ async def identify(update: Update, context: WorklogContext) -> None:
             await identity.ignore_update()
             raise ApplicationHandlerStop
         if chat is not None and chat.type != ChatType.PRIVATE:
-            # The log is personal: never record group chatter, say so only when addressed.
-            await identity.ignore_update()
-            if update.message and (update.message.text or "").startswith("/"):
-                await update.message.reply_text(zh.GROUP_CHAT)
+            # The log is personal: never record group chatter; say so once per group.
+            await identity.ignore_group(chat.id)
             raise ApplicationHandlerStop
         message = update.message
         if message is not None and (message.text or "").startswith("/start"):

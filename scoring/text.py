@@ -38,12 +38,12 @@ _CN = r"二十|十[一二三四五六七八九]?|[一二三四五六七八九]"
 
 _MARKER = re.compile(
     rf"""
-    [(（]\s*(?P<pnum>\d{{1,2}})\s*[)）]
+    [(（]\s*(?P<pnum>\d{{1,3}})\s*[)）]
     | [(（]\s*(?P<pcn>{_CN})\s*[)）]
     | (?P<circled>[\u2460-\u2473])
     | (?P<pcircled>[\u2474-\u2487])
     | (?P<dcircled>[\u2488-\u249b])
-    | (?P<num>\d{{1,2}})(?P<numdelim>[.．、)）])
+    | (?P<num>\d{{1,3}})(?P<numdelim>[.．、)）])
     | (?P<cn>{_CN})(?P<cndelim>[、.．])
     """,
     re.VERBOSE,
@@ -168,13 +168,31 @@ def _clean(piece: str) -> str:
     return piece.strip().rstrip(_ITEM_TRIM).strip()
 
 
+# Characters that show nothing: zero-width spaces and joiners, the BOM, bidi controls.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069\u061c]")
+
+
+def clean_text(text: str) -> str:
+    """Text as stored: Unicode NFC, without invisible characters that could hide content."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+
+
+def has_content(text: str) -> bool:
+    """Whether the text holds a letter or a digit (punctuation or emoji alone says nothing)."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
 def split_items(text: str) -> list[str]:
-    """Split one message into its log items (一事一记), never losing content."""
+    """Split one message into its log items (一事一记), never losing content.
+
+    Items without a letter or digit ("。。。", "！！") are not items; invisible characters
+    are removed first, so a message of only those has no items at all.
+    """
     items: list[str] = []
-    for line in _LINE_BREAKS.split(text):
+    for line in _LINE_BREAKS.split(clean_text(text)):
         for piece in _split_line(line):
             item = _clean(piece)
-            if item:
+            if item and has_content(item):
                 items.append(item)
     return items
 

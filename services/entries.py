@@ -23,7 +23,7 @@ from scoring.dates import (
     parse_date,
     work_date_for,
 )
-from scoring.text import is_overlong, split_items
+from scoring.text import clean_text, has_content, is_overlong, split_items
 from services import zh
 from services.clock import Clock
 from services.errors import NotAllowed, NotFound, UsageError
@@ -424,15 +424,17 @@ class EntryService:
 
     async def edit_today(self, person_id: int, number: int, text: str) -> EntryChange:
         """Replace the text of today's entry `number` (/edit n text)."""
-        text = " ".join(text.split())
-        if not text:
+        text = _one_line(text)
+        if not has_content(text):
             raise UsageError(zh.EDIT_USAGE)
         return await self._change_today(person_id, number, "edit", text=text)
 
     async def set_collaborator(self, person_id: int, number: int, name: str | None) -> EntryChange:
         """Correct the 合作者或服务对象 of today's entry `number`; None clears it."""
-        if name is not None and not 0 < len(name) <= COLLABORATOR_LIMIT:
-            raise UsageError(zh.WITH_USAGE)
+        if name is not None:
+            name = _one_line(name)
+            if not has_content(name) or len(name) > COLLABORATOR_LIMIT:
+                raise UsageError(zh.WITH_USAGE)
         return await self._change_today(person_id, number, "collaborator", collaborator=name)
 
     async def _change_today(
@@ -486,8 +488,8 @@ class EntryService:
 
     async def reflect(self, person_id: int, text: str) -> tuple[date, bool]:
         """Save today's 心得体会; True when an earlier text was replaced (kept in the audit log)."""
-        text = text.strip()
-        if not text:
+        text = clean_text(text).strip()
+        if not has_content(text):
             raise UsageError(zh.REFLECT_USAGE)
         if len(text) > COMMAND_TEXT_LIMIT:
             raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
@@ -529,8 +531,8 @@ class EntryService:
     ) -> AbsenceView:
         """Register excused days (leave, trip, training, meeting); a repeat is not stored twice."""
         today = self.today()
-        reason = " ".join(reason.split())
-        if not reason:
+        reason = _one_line(reason)
+        if not has_content(reason):
             raise UsageError(zh.LEAVE_NO_REASON)
         if len(reason) > COMMAND_TEXT_LIMIT:
             raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
@@ -617,6 +619,11 @@ class EntryService:
             )
             for pid in people
         }
+
+
+def _one_line(text: str) -> str:
+    """A command argument as stored: cleaned of invisible characters, spaces collapsed."""
+    return " ".join(clean_text(text).split())
 
 
 def _leave_date(text: str, today: date) -> date:

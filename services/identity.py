@@ -104,6 +104,15 @@ class IdentityService:
             await uow.scrub_current_update()
             await uow.commit()
 
+    async def ignore_group(self, chat_id: int) -> None:
+        """Keep nothing of a group's update; the group is told once where the bot works."""
+        async with self.uow() as uow:
+            await uow.scrub_current_update()
+            await uow.outbox.add(
+                f"group:{chat_id}", "group", zh.GROUP_CHAT, self.clock.now(), chat_id=chat_id
+            )
+            await uow.commit()
+
     async def bind(self, token: str, telegram_user_id: int) -> Binding:
         """Redeem an invite: bind the account, cutting off any account bound to the person before.
 

@@ -1,4 +1,4 @@
-"""Every Chinese string a cadre reads, in one place so the wording can be reviewed."""
+"""Every Chinese string a cadre or an admin reads, in one place so the wording can be reviewed."""
 
 from __future__ import annotations
 
@@ -60,7 +60,10 @@ UNSUPPORTED_MEDIA = {
     "sticker": "表情不能记为日志。请用文字发送工作内容。",
     "other": "暂不支持这种消息。请用文字发送工作内容，照片请附文字说明。",
 }
-GROUP_CHAT = "请在与我的私聊中记录工作日志。"
+DOCUMENT_NO_CAPTION = (
+    "文件已收到，但没有文字说明，未记录。\n请重新发送文件，并在「添加说明」里写上做了什么工作。"
+)
+GROUP_CHAT = "工作日志是个人的，请在与我的私聊中记录，群里的消息不会记录。"
 
 # Buttons pressed
 WITHDRAWN = "已撤回第{n}条。"

@@ -620,7 +620,7 @@ async def test_photos_documents_voice_stickers_help(bot):
     for send_media, expected in [
         (lambda: bot.api.send_photo(ZHANG), zh.PHOTO_NO_CAPTION),
         (lambda: bot.api.send_photo(ZHANG, caption="  "), zh.PHOTO_NO_CAPTION),
-        (lambda: bot.api.send_document(ZHANG), zh.PHOTO_NO_CAPTION),
+        (lambda: bot.api.send_document(ZHANG), zh.DOCUMENT_NO_CAPTION),
         (lambda: bot.api.send_voice(ZHANG), zh.UNSUPPORTED_MEDIA["voice"]),
         (lambda: bot.api.send_sticker(ZHANG), zh.UNSUPPORTED_MEDIA["sticker"]),
     ]:
@@ -664,10 +664,34 @@ async def test_photos_documents_voice_stickers_help(bot):
     )
 
 
+async def test_commands_refuse_invisible_text(bot):
+    """An edit or a command cannot make an entry, a reflection or an absence invisible."""
+    await bot.enrol(ZHANG, "A001", "张伟")
+    await bot.say(ZHANG, "起草月度工作总结")
+    for command, usage in [
+        ("/edit 1 \u200b\u200d", zh.EDIT_USAGE),
+        ("/edit 1 。。。", zh.EDIT_USAGE),
+        ("/with 1 \u202e", zh.WITH_USAGE),
+        ("/reflect \ufeff…", zh.REFLECT_USAGE),
+        ("/leave 11-23 \u200b！", zh.LEAVE_NO_REASON),
+    ]:
+        assert await bot.say(ZHANG, command) == [usage], repr(command)
+    [entry] = await bot.entries()
+    assert (entry.text, entry.collaborator) == ("起草月度工作总结", None)
+    assert (await bot.count(Reflection), await bot.count(Absence)) == (0, 0)
+
+
 async def test_empty_and_very_long_messages(bot):
     """Nothing from an empty message; a long item is stored whole and flagged; replies fit."""
     await bot.enrol(ZHANG, "A001", "张伟")
-    for text in ["   ", "1.", "1.\n2、\n③"]:
+    for text in [
+        "   ",
+        "1.",
+        "1.\n2、\n③",
+        "\u200b\u200c\u200d\ufeff",  # zero-width only
+        "\u202d\u202e\u200f",  # bidi controls only
+        "。。。！！？…—",  # punctuation only
+    ]:
         assert await bot.say(ZHANG, text) == [zh.EMPTY_MESSAGE], repr(text)
     assert await bot.entries() == []
 

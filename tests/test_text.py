@@ -9,6 +9,8 @@ import pytest
 
 from scoring.text import (
     CollaboratorExtractor,
+    clean_text,
+    has_content,
     is_overlong,
     is_trivial,
     normalize_for_duplicate,
@@ -89,12 +91,42 @@ SPLIT_CASES: list[tuple[str, list[str]]] = [
     ("   \n\t\n", []),
     ("  \n 1. \n ; ", []),
     ("①②", []),
+    # invisible or content-free text is no item (zero-width, BOM, bidi controls, punctuation)
+    ("\u200b\u200c\u200d\ufeff", []),
+    ("\u202d\u202e\u200f", []),
+    ("。。。！！？…—", []),
+    ("1.开会\n2.。。。\n3.调研", ["开会", "调研"]),
+    ("走访\u200b企业\u202e", ["走访企业"]),
+    ("🙂👍", []),
+    # numbering of any width, on one line or on separate lines
+    ("99、办99 100、办100 101、办101", ["办99", "办100", "办101"]),
+    ("130.走访企业第130家\n131.走访企业第131家", ["走访企业第130家", "走访企业第131家"]),
+    ("(100)接待群众(101)调解纠纷", ["接待群众", "调解纠纷"]),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), SPLIT_CASES)
 def test_split_items(text: str, expected: list[str]) -> None:
     assert split_items(text) == expected
+
+
+def test_two_hundred_numbered_items_on_one_line_are_two_hundred_entries() -> None:
+    text = " ".join(f"{n}、办{n}" for n in range(1, 201))
+    assert split_items(text) == [f"办{n}" for n in range(1, 201)]
+
+
+def test_text_is_stored_in_nfc() -> None:
+    decomposed = "Cafe\u0301对接"  # "é" as e + combining acute accent
+    assert split_items(decomposed) == ["Café对接"]
+    assert clean_text(decomposed) == "Café对接"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("开会", True), ("A", True), ("3", True), ("。。！", False), ("🙂", False), ("", False)],
+)
+def test_has_content(text: str, expected: bool) -> None:
+    assert has_content(text) is expected
 
 
 def test_split_cases_are_many() -> None:
