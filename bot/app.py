@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -102,8 +103,11 @@ def build_app(config: Config, services: Services) -> Application:
     return app
 
 
-def build_sender(wiring: Wiring, app: Application) -> OutboxSender:
-    return OutboxSender(wiring.services.outbox, TelegramTransport(app.bot), wake=wiring.outbox_wake)
+def build_sender(
+    wiring: Wiring, app: Application, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> OutboxSender:
+    transport = TelegramTransport(app.bot)
+    return OutboxSender(wiring.services.outbox, transport, wake=wiring.outbox_wake, sleep=sleep)
 
 
 async def _refresh_names(wiring: Wiring) -> None:

@@ -19,11 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import InvalidToken, RetryAfter, TimedOut
 from telegram.ext import Application
 
 from bot.telegram import retry_after_seconds
 from handlers.outcome import Outcome, current_outcome
+from scheduler.outage import Outage
 from services.inbox import InboxService, StoredUpdate
 from storage.uow import current_inbox_id
 
@@ -89,6 +90,10 @@ class Intake:
         self._stopping = False
         self.fed = 0
         self.fatal: BaseException | None = None
+        # Each loop logs an outage once, when it starts and when it ends, not per attempt.
+        self.telegram_outage = Outage("getUpdates")
+        self.database_outage = Outage("storing updates in the inbox")
+        self.worker_outage = Outage("processing the inbox")
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -104,7 +109,6 @@ class Intake:
         """Long-poll getUpdates; the next call's offset confirms only what was stored."""
         bot = self.app.bot
         offset: int | None = None
-        backoff = 0.5
         while not self._stopping:
             try:
                 updates = await bot.get_updates(
@@ -122,15 +126,20 @@ class Intake:
                 log.error("Telegram refused the bot token; stopping the intake")
                 self._wake.set()
                 return
-            except NetworkError as exc:
-                log.warning("getUpdates failed, retrying in %.1fs: %s", backoff, exc)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+            except Exception as exc:  # NetworkError, or anything else: never end the poller
+                self.telegram_outage.failed(exc)
+                await self._sleep(self.telegram_outage.delay())
                 continue
-            backoff = 0.5
+            self.telegram_outage.recovered()
             if not updates:
                 continue
-            await self.feed([u.to_dict() for u in updates])
+            try:
+                await self.feed([u.to_dict() for u in updates])
+            except Exception as exc:  # the database refused: ask Telegram again, unconfirmed
+                self.database_outage.failed(exc)
+                await self._sleep(self.database_outage.delay())
+                continue
+            self.database_outage.recovered()
             offset = updates[-1].update_id + 1
 
     # -- processing ------------------------------------------------------------------------
@@ -202,10 +211,11 @@ class Intake:
             self._wake.clear()
             try:
                 await self.drain()
-            except Exception:  # the database may be away; keep the loop alive
-                log.exception("processing the inbox failed; retrying")
-                await self._sleep(self.retry_delay)
+            except Exception as exc:  # the database may be away; keep the loop alive
+                self.worker_outage.failed(exc)
+                await self._sleep(self.worker_outage.delay())
                 continue
+            self.worker_outage.recovered()
             if self.fatal is not None:
                 return
             with contextlib.suppress(TimeoutError):

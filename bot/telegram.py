@@ -7,16 +7,17 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from handlers.render import keyboard
 from scheduler.outbox import RecipientBlocked, RetryLater, Undeliverable
 
 log = logging.getLogger(__name__)
 
-# Back-off of an outbox message after a network error, in seconds.
-NETWORK_RETRY_SECONDS = 5.0
+# Wait before sending an outbox message again after a network error, in seconds.
+NETWORK_RETRY_SECONDS = 1.0
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -68,21 +69,15 @@ class TelegramTransport:
     async def send(
         self, chat_id: int, text: str, buttons: Sequence[Sequence[tuple[str, str]]] | None
     ) -> None:
-        markup = None
-        if buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                    for row in buttons
-                ]
-            )
         try:
-            await self.bot.send_message(chat_id, text, reply_markup=markup)
+            await self.bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
         except RetryAfter as exc:
             raise RetryLater(retry_after_seconds(exc), str(exc)) from exc
         except Forbidden as exc:
             raise RecipientBlocked(str(exc)) from exc
         except BadRequest as exc:
             raise Undeliverable(str(exc)) from exc
-        except NetworkError as exc:  # includes TimedOut: the message may have gone through
+        except TimedOut as exc:  # the message may have gone through
+            raise RetryLater(NETWORK_RETRY_SECONDS, repr(exc), unsure=True) from exc
+        except NetworkError as exc:
             raise RetryLater(NETWORK_RETRY_SECONDS, repr(exc)) from exc

@@ -8,12 +8,13 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 
 from handlers import render
-from handlers.common import command_rest
+from handlers.common import command_rest, confirmed
 from handlers.context import WorklogContext
 from services import zh
 from services.entries import EntrySource
 from services.errors import UsageError
 from services.identity import Role
+from services.outbox import Confirm
 
 NUMBER_AND_TEXT = re.compile(r"^(\d{1,3})(?:\s+(.*))?$", re.S)
 CALLBACK = re.compile(r"^(?:w:(\d{1,12})|k:(\d{1,12}):([roa]))$")
@@ -52,12 +53,11 @@ def _attachment(message: Message) -> str | None:
 async def _record(
     message: Message, context: WorklogContext, text: str, attachment: str | None = None
 ) -> None:
-    actor = context.require_actor()
+    confirm = Confirm(message.chat_id, render.recorded)
     result = await context.services.entries.record(
-        actor.person_id, text, _source(message), attachment=attachment
+        context.require_actor().person_id, text, _source(message), attachment, confirm
     )
-    reply, keyboard = render.recorded(result)
-    await message.reply_text(reply, reply_markup=keyboard)
+    await confirmed(message, confirm, result)
 
 
 async def on_unsupported(update: Update, context: WorklogContext) -> None:
@@ -80,16 +80,12 @@ async def on_edited(update: Update, context: WorklogContext) -> None:
     text = message.text if message.text is not None else message.caption
     if text is None or text.startswith("/"):
         return  # edited commands are not replayed
-    actor = context.require_actor()
+    confirm = Confirm(message.chat_id, render.edited)
     result = await context.services.entries.apply_edit(
-        actor.person_id, text, _source(message), attachment=_attachment(message)
+        context.require_actor().person_id, text, _source(message), _attachment(message), confirm
     )
-    if result is None:
-        return
-    reply = render.recorded_text(
-        result.entries, result.work_date, result.late, hint=False, edited=True
-    )
-    await message.reply_text(reply, reply_markup=render.recorded_keyboard(result.entries))
+    if result is not None:
+        await confirmed(message, confirm, result)
 
 
 async def on_button(update: Update, context: WorklogContext) -> None:
@@ -115,7 +111,8 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         siblings, entry = change.siblings, change.entry
         text = render.recorded_text(siblings, entry.work_date, entry.is_late, hint=False)
         try:
-            await query.edit_message_text(text, reply_markup=render.recorded_keyboard(siblings))
+            buttons = render.recorded_buttons(siblings)
+            await query.edit_message_text(text, reply_markup=render.keyboard(buttons))
         except BadRequest as exc:  # a repeated tap leaves the message as it was
             if "not modified" not in str(exc):
                 raise
@@ -171,15 +168,11 @@ async def cmd_edit(update: Update, context: WorklogContext) -> None:
     number, text = _number_and_text(message, zh.EDIT_USAGE)
     if not text:
         raise UsageError(zh.EDIT_USAGE)
+    confirm = Confirm(message.chat_id, render.edit_done)
     change = await context.services.entries.edit_today(
-        context.require_actor().person_id, number, text
+        context.require_actor().person_id, number, text, confirm
     )
-    reply = (
-        zh.EDITED.format(n=number, text=render.entry_line(change.entry))
-        if change.changed
-        else zh.NOT_CHANGED.format(n=number)
-    )
-    await message.reply_text(reply)
+    await confirmed(message, confirm, change)
 
 
 async def cmd_del(update: Update, context: WorklogContext) -> None:
@@ -189,11 +182,11 @@ async def cmd_del(update: Update, context: WorklogContext) -> None:
     number, rest = _number_and_text(message, zh.DEL_USAGE)
     if rest:
         raise UsageError(zh.DEL_USAGE)
+    confirm = Confirm(message.chat_id, render.withdrawn)
     change = await context.services.entries.withdraw_today(
-        context.require_actor().person_id, number
+        context.require_actor().person_id, number, confirm
     )
-    template = zh.WITHDRAWN if change.changed else zh.ALREADY_WITHDRAWN
-    await message.reply_text(template.format(n=number))
+    await confirmed(message, confirm, change)
 
 
 async def cmd_with(update: Update, context: WorklogContext) -> None:
@@ -204,11 +197,11 @@ async def cmd_with(update: Update, context: WorklogContext) -> None:
     if not name:
         raise UsageError(zh.WITH_USAGE)
     cleared = name in {"无", "空", "-", "没有"}
-    await context.services.entries.set_collaborator(
-        context.require_actor().person_id, number, None if cleared else name
+    confirm = Confirm(message.chat_id, render.collaborator_set)
+    change = await context.services.entries.set_collaborator(
+        context.require_actor().person_id, number, None if cleared else name, confirm
     )
-    reply = zh.WITH_CLEARED.format(n=number) if cleared else zh.WITH_SET.format(n=number, name=name)
-    await message.reply_text(reply)
+    await confirmed(message, confirm, change)
 
 
 async def cmd_backfill(update: Update, context: WorklogContext) -> None:
@@ -218,22 +211,22 @@ async def cmd_backfill(update: Update, context: WorklogContext) -> None:
     parts = command_rest(message).split(maxsplit=1)
     if len(parts) < 2:
         raise UsageError(zh.BACKFILL_USAGE)
+    confirm = Confirm(message.chat_id, render.recorded)
     result = await context.services.entries.backfill(
-        context.require_actor().person_id, parts[0], parts[1], _source(message)
+        context.require_actor().person_id, parts[0], parts[1], _source(message), confirm
     )
-    reply, keyboard = render.recorded(result)
-    await message.reply_text(reply, reply_markup=keyboard)
+    await confirmed(message, confirm, result)
 
 
 async def cmd_reflect(update: Update, context: WorklogContext) -> None:
     """/reflect text: today's 心得体会."""
     message = update.message
     assert message is not None
-    day, replaced = await context.services.entries.reflect(
-        context.require_actor().person_id, command_rest(message)
+    confirm = Confirm(message.chat_id, render.reflected)
+    result = await context.services.entries.reflect(
+        context.require_actor().person_id, command_rest(message), confirm
     )
-    template = zh.REFLECT_REPLACED if replaced else zh.REFLECT_SAVED
-    await message.reply_text(template.format(date=render.md(day)))
+    await confirmed(message, confirm, result)
 
 
 async def cmd_leave(update: Update, context: WorklogContext) -> None:
@@ -248,13 +241,11 @@ async def cmd_leave(update: Update, context: WorklogContext) -> None:
     reason_parts = parts[1:]
     if len(parts) >= 2 and entries.is_date(parts[1]):
         end_text, reason_parts = parts[1], parts[2:]
+    confirm = Confirm(message.chat_id, render.leave_saved)
     absence = await entries.add_absence(
-        context.require_actor().person_id, parts[0], end_text, " ".join(reason_parts)
+        context.require_actor().person_id, parts[0], end_text, " ".join(reason_parts), confirm
     )
-    end = "" if absence.end_date == absence.start_date else f"至{render.md(absence.end_date)}"
-    await message.reply_text(
-        zh.LEAVE_SAVED.format(start=render.md(absence.start_date), end=end, reason=absence.reason)
-    )
+    await confirmed(message, confirm, absence)
 
 
 async def cmd_help(update: Update, context: WorklogContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -11,10 +12,24 @@ from telegram.ext import ApplicationHandlerStop
 
 from handlers.context import WorklogContext
 from handlers.outcome import is_transient, report_transient
+from handlers.render import keyboard
 from services import zh
 from services.errors import DomainError
+from services.outbox import Buttons, Confirm
+
+Result = TypeVar("Result")
 
 log = logging.getLogger(__name__)
+
+
+async def reply(message: Message, text: str, buttons: Buttons | None = None) -> None:
+    await message.reply_text(text, reply_markup=keyboard(buttons))
+
+
+async def confirmed(message: Message, confirm: Confirm[Result], result: Result) -> None:
+    """Answer with the confirmation, unless the use case queued it in the outbox with its change."""
+    if not confirm.queued:
+        await reply(message, *confirm.render(result))
 
 
 def command_rest(message: Message) -> str:

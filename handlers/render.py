@@ -8,7 +8,20 @@ from datetime import date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from services import zh
-from services.entries import DayView, EntryKind, EntryView, PeriodView, Recorded
+from services.entries import (
+    AbsenceView,
+    DayView,
+    EntryChange,
+    EntryKind,
+    EntryView,
+    PeriodView,
+    Recorded,
+)
+from services.identity import Binding
+from services.outbox import Buttons
+
+# A reply as the use cases queue it: text and inline buttons.
+Reply = tuple[str, Buttons | None]
 
 # Telegram refuses messages over 4096 characters; stay clear of it.
 MESSAGE_LIMIT = 3800
@@ -73,9 +86,19 @@ def recorded_text(
     return "\n".join(lines + tail)
 
 
-def recorded_keyboard(
-    entries: Sequence[EntryView], after_hours: bool = False
-) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    """Rows of (label, callback data) as Telegram's inline keyboard."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+def recorded_buttons(entries: Sequence[EntryView], after_hours: bool = False) -> Buttons | None:
     """Withdraw and kind buttons; after hours the kind button says what the hint asks to tap."""
     live = [e for e in entries if not e.withdrawn][:MAX_BUTTON_ENTRIES]
     if not live:
@@ -92,21 +115,56 @@ def recorded_keyboard(
             kind_text = zh.BUTTON_KIND.format(label=zh.KIND_LABELS[e.kind])
         else:
             kind_text = zh.BUTTON_KIND_N.format(n=e.item_no, label=zh.KIND_LABELS[e.kind])
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    zh.BUTTON_WITHDRAW if single else zh.BUTTON_WITHDRAW_N.format(n=e.item_no),
-                    callback_data=f"w:{e.id}",
-                ),
-                InlineKeyboardButton(kind_text, callback_data=f"k:{e.id}:{next_code}"),
-            ]
-        )
-    return InlineKeyboardMarkup(rows)
+        withdraw = zh.BUTTON_WITHDRAW if single else zh.BUTTON_WITHDRAW_N.format(n=e.item_no)
+        rows.append([(withdraw, f"w:{e.id}"), (kind_text, f"k:{e.id}:{next_code}")])
+    return rows
 
 
-def recorded(result: Recorded) -> tuple[str, InlineKeyboardMarkup | None]:
+def recorded(result: Recorded) -> Reply:
+    """The confirmation of a message: its entries, with their buttons."""
     text = recorded_text(result.entries, result.work_date, result.late, result.after_hours)
-    return text, recorded_keyboard(result.entries, result.after_hours)
+    return text, recorded_buttons(result.entries, result.after_hours)
+
+
+def edited(result: Recorded) -> Reply:
+    """The confirmation of an edited message: the entries it changed."""
+    text = recorded_text(result.entries, result.work_date, result.late, hint=False, edited=True)
+    return text, recorded_buttons(result.entries)
+
+
+def edit_done(change: EntryChange) -> Reply:
+    n = change.entry.item_no
+    if not change.changed:
+        return zh.NOT_CHANGED.format(n=n), None
+    return zh.EDITED.format(n=n, text=entry_line(change.entry)), None
+
+
+def withdrawn(change: EntryChange) -> Reply:
+    template = zh.WITHDRAWN if change.changed else zh.ALREADY_WITHDRAWN
+    return template.format(n=change.entry.item_no), None
+
+
+def collaborator_set(change: EntryChange) -> Reply:
+    entry = change.entry
+    if entry.collaborator is None:
+        return zh.WITH_CLEARED.format(n=entry.item_no), None
+    return zh.WITH_SET.format(n=entry.item_no, name=entry.collaborator), None
+
+
+def reflected(result: tuple[date, bool]) -> Reply:
+    day, replaced = result
+    return (zh.REFLECT_REPLACED if replaced else zh.REFLECT_SAVED).format(date=md(day)), None
+
+
+def leave_saved(absence: AbsenceView) -> Reply:
+    end = "" if absence.end_date == absence.start_date else f"至{md(absence.end_date)}"
+    start = md(absence.start_date)
+    return zh.LEAVE_SAVED.format(start=start, end=end, reason=absence.reason), None
+
+
+def bound(binding: Binding) -> Reply:
+    template = zh.ALREADY_BOUND if binding.already_bound else zh.BOUND
+    return template.format(name=binding.actor.name, unit=binding.actor.unit_name), None
 
 
 def day(view: DayView) -> list[str]:

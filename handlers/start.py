@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from telegram import Update
 
+from handlers import render
+from handlers.common import confirmed
 from handlers.context import WorklogContext
 from services import zh
+from services.outbox import Confirm
 
 
 async def cmd_start(update: Update, context: WorklogContext) -> None:
@@ -21,6 +24,6 @@ async def cmd_start(update: Update, context: WorklogContext) -> None:
         else:
             await message.reply_text(zh.ALREADY_BOUND.format(name=actor.name, unit=actor.unit_name))
         return
-    binding = await identity.bind(token[:64], user.id)
-    template = zh.ALREADY_BOUND if binding.already_bound else zh.BOUND
-    await message.reply_text(template.format(name=binding.actor.name, unit=binding.actor.unit_name))
+    confirm = Confirm(message.chat_id, render.bound)
+    binding = await identity.bind(token[:64], user.id, confirm)
+    await confirmed(message, confirm, binding)

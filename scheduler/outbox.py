@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from scheduler.outage import Outage
 from services.outbox import DueMessage, OutboxService
 
 log = logging.getLogger(__name__)
@@ -18,9 +19,10 @@ NO_ACCOUNT = "no Telegram account bound"
 class RetryLater(Exception):
     """The channel asks to try again after `seconds` (429 flood wait, network trouble)."""
 
-    def __init__(self, seconds: float, reason: str) -> None:
+    def __init__(self, seconds: float, reason: str, *, unsure: bool = False) -> None:
         super().__init__(reason)
         self.seconds = seconds
+        self.unsure = unsure  # the message may have been delivered (a timeout)
 
 
 class RecipientBlocked(Exception):
@@ -40,10 +42,16 @@ class Transport(Protocol):
 
 
 class OutboxSender:
-    """Sends due outbox messages in order, at most `rate` per second, and records each outcome.
+    """Sends due outbox messages and records each outcome.
 
-    A message is marked sent after Telegram accepted it; if the process dies in between it is
-    sent again on restart (at least once: a crash can repeat a message, never lose one).
+    Replies (the confirmation of a stored message) go out at once, several chats side by
+    side, claimed a small batch at a time so that a crash leaves few sends of unknown fate.
+    Other messages (notices, later reminders) are paced at `rate` per second. One chat's
+    messages keep their order. A failure that may pass is retried a few times here
+    (`inline_retries`, for waits up to `inline_wait` seconds), then postponed in the
+    database. A message is marked sent after Telegram took it; if the process dies in
+    between, it is sent again on restart and counted as unsure (at least once: a crash can
+    repeat a message, never lose one).
     """
 
     def __init__(
@@ -53,7 +61,10 @@ class OutboxSender:
         *,
         rate: float = 25.0,
         idle_poll: float = 2.0,
-        batch_size: int = 100,
+        batch_size: int = 16,
+        concurrency: int = 8,
+        inline_retries: int = 3,
+        inline_wait: float = 5.0,
         wake: asyncio.Event | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -63,9 +74,14 @@ class OutboxSender:
         self.interval = 1.0 / rate
         self.idle_poll = idle_poll
         self.batch_size = batch_size
-        self._sleep = sleep
+        self.concurrency = concurrency
+        self.inline_retries = inline_retries
+        self.inline_wait = inline_wait
         self._wake = wake or asyncio.Event()
+        self._sleep = sleep
+        self._pace = asyncio.Lock()
         self._stopping = False
+        self.outage = Outage("the outbox")
         self.sent = 0
 
     async def run(self) -> None:
@@ -73,9 +89,11 @@ class OutboxSender:
             self._wake.clear()
             try:
                 handled = await self.send_due()
-            except Exception:  # the database may be away; try again at the next poll
-                log.exception("sending the outbox failed; retrying")
-                handled = 0
+            except Exception as exc:  # the database may be away: wait, then look again
+                self.outage.failed(exc)
+                await self._sleep(self.outage.delay())
+                continue
+            self.outage.recovered()
             if not handled:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
@@ -87,27 +105,66 @@ class OutboxSender:
     async def send_due(self) -> int:
         """Send one batch of due messages; returns how many were attempted."""
         batch = await self.outbox.due(self.batch_size)
+        lanes: dict[int | None, list[DueMessage]] = {}
         for message in batch:
-            if self._stopping:
-                break
-            await self._send(message)
-            await self._sleep(self.interval)
+            lanes.setdefault(message.chat_id, []).append(message)
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def lane(messages: list[DueMessage]) -> None:
+            async with limit:
+                for message in messages:
+                    if self._stopping:
+                        return
+                    await self._send(message)
+
+        await asyncio.gather(*(lane(messages) for messages in lanes.values()))
         return len(batch)
 
     async def _send(self, message: DueMessage) -> None:
         if message.chat_id is None:
-            await self.outbox.failed(message, NO_ACCOUNT)
+            await self._record(self.outbox.failed, message, NO_ACCOUNT)
             return
-        try:
-            await self.transport.send(message.chat_id, message.text, message.buttons)
-        except RetryLater as exc:
-            log.info("outbox message %s postponed %.0fs: %s", message.id, exc.seconds, exc)
-            await self.outbox.retry_later(message, exc.seconds, str(exc))
-        except RecipientBlocked as exc:
-            await self.outbox.blocked(message, str(exc))
-        except Undeliverable as exc:
-            log.warning("outbox message %s refused: %s", message.id, exc)
-            await self.outbox.failed(message, str(exc))
-        else:
-            await self.outbox.sent(message)
-            self.sent += 1
+        if message.kind != "reply":
+            async with self._pace:
+                await self._sleep(self.interval)
+        for attempt in range(self.inline_retries + 1):
+            try:
+                await self.transport.send(message.chat_id, message.text, message.buttons)
+            except RetryLater as exc:
+                if exc.unsure:
+                    log.warning("outbox message %s timed out; it may arrive twice", message.id)
+                    await self._record(self.outbox.unsure, message)
+                if attempt == self.inline_retries or exc.seconds > self.inline_wait:
+                    log.info("outbox message %s postponed %.0fs: %s", message.id, exc.seconds, exc)
+                    await self._record(self.outbox.retry_later, message, exc.seconds, str(exc))
+                    return
+                log.debug("outbox message %s, attempt %d failed: %s", message.id, attempt, exc)
+                await self._sleep(exc.seconds)
+            except RecipientBlocked as exc:
+                await self._record(self.outbox.blocked, message, str(exc))
+                return
+            except Undeliverable as exc:
+                log.warning("outbox message %s refused: %s", message.id, exc)
+                await self._record(self.outbox.failed, message, str(exc))
+                return
+            else:
+                await self._record(self.outbox.sent, message)
+                self.sent += 1
+                return
+
+    async def _record(self, outcome: Callable[..., Awaitable[None]], *args: object) -> None:
+        """Store what became of a send, retrying while the database is away.
+
+        Never by sending again: a message Telegram took is not sent twice for a database
+        hiccup (only a crash before this is stored can repeat it).
+        """
+        outage = Outage("recording outbox deliveries")
+        while True:
+            try:
+                await outcome(*args)
+            except Exception as exc:
+                outage.failed(exc)
+                await self._sleep(outage.delay())
+                continue
+            outage.recovered()
+            return

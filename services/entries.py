@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from scoring.completeness import Completeness, completeness
 from scoring.dates import (
@@ -27,10 +27,13 @@ from scoring.text import clean_text, has_content, is_overlong, split_items
 from services import zh
 from services.clock import Clock
 from services.errors import NotAllowed, NotFound, UsageError
+from services.outbox import Confirm
 from services.policy import LoggingRules
 from storage.models import Absence, Channel, EntryKind, LogEntry, Reflection
 from storage.repositories import EntryCounts, PeopleScope
 from storage.uow import UnitOfWork, UowFactory
+
+Result = TypeVar("Result")
 
 # Past starts accepted by /leave (a trip is often reported after the return) and the longest span.
 LEAVE_PAST_DAYS = 31
@@ -216,17 +219,31 @@ class EntryService:
         """Today's work date (before the rollover hour it is still yesterday)."""
         return self.policy.work_date(self.clock.now())
 
+    async def _commit(
+        self, uow: UnitOfWork, confirm: Confirm[Result] | None, result: Result
+    ) -> Result:
+        """Commit the change with its confirmation queued in the same transaction."""
+        if confirm is not None:
+            await confirm.queue(uow, result, self.clock.now())
+        await uow.commit()
+        return result
+
     # -- writing -----------------------------------------------------------------------------
 
     async def record(
-        self, person_id: int, text: str, source: EntrySource, attachment: str | None = None
+        self,
+        person_id: int,
+        text: str,
+        source: EntrySource,
+        attachment: str | None = None,
+        confirm: Confirm[Recorded] | None = None,
     ) -> Recorded:
         """Store one message as one entry per item, dated by when it was sent."""
         items = split_items(text)
         if not items:
             raise UsageError(zh.EMPTY_MESSAGE)
         async with self.uow() as uow:
-            return await self._record(uow, person_id, items, source, attachment)
+            return await self._record(uow, person_id, items, source, attachment, confirm=confirm)
 
     async def _record(
         self,
@@ -237,19 +254,22 @@ class EntryService:
         attachment: str | None,
         *,
         late: bool = False,
+        confirm: Confirm[Recorded] | None = None,
     ) -> Recorded:
         work_date = self.policy.work_date(source.sent_at)
         entries = self._new_entries(
             person_id, work_date, items, source, late=late, attachment=attachment
         )
         if not await uow.entries.insert_numbered(entries):
-            # Processed before (a retry after its reply failed): show what was stored then.
+            # Stored before under the same source (the same message reached the bot twice):
+            # show what was stored then.
             assert source.key is not None
             existing = await uow.entries.from_source(source.channel, source.key)
-            return Recorded(existing[0].work_date, _views(existing), late=late, replayed=True)
-        await uow.commit()
+            result = Recorded(existing[0].work_date, _views(existing), late=late, replayed=True)
+            return await self._commit(uow, confirm, result)
         after_hours = not late and self.policy.after_hours(source.sent_at)
-        return Recorded(work_date, _views(entries), late=late, after_hours=after_hours)
+        result = Recorded(work_date, _views(entries), late=late, after_hours=after_hours)
+        return await self._commit(uow, confirm, result)
 
     def _new_entries(
         self,
@@ -309,7 +329,12 @@ class EntryService:
         await uow.entries.add_history(entry, by, now, action, before, _snapshot(entry))
 
     async def apply_edit(
-        self, person_id: int, text: str, source: EntrySource, attachment: str | None = None
+        self,
+        person_id: int,
+        text: str,
+        source: EntrySource,
+        attachment: str | None = None,
+        confirm: Confirm[Recorded] | None = None,
     ) -> Recorded | None:
         """Bring the entries of an edited message in line with its new text (history kept).
 
@@ -327,7 +352,9 @@ class EntryService:
                 sent_on = self.policy.work_date(source.sent_at)
                 self._check_editable(sent_on)
                 late = sent_on != self.today()
-                return await self._record(uow, person_id, items, source, attachment, late=late)
+                return await self._record(
+                    uow, person_id, items, source, attachment, late=late, confirm=confirm
+                )
             if existing[0].person_id != person_id:
                 raise NotAllowed(zh.STALE_BUTTON)
             work_date = existing[0].work_date
@@ -359,8 +386,8 @@ class EntryService:
                 changed += added
             if not changed:
                 return None
-            await uow.commit()
-            return Recorded(work_date, _views(changed), late=existing[0].is_late)
+            result = Recorded(work_date, _views(changed), late=existing[0].is_late)
+            return await self._commit(uow, confirm, result)
 
     def _check_editable(self, work_date: date) -> None:
         if not self.policy.editable(work_date, self.today()):
@@ -384,14 +411,21 @@ class EntryService:
             raise NotAllowed(zh.ENTRY_IS_WITHDRAWN.format(n=number))
         return entry
 
-    async def _finish(self, uow: UnitOfWork, entry: LogEntry, changed: bool) -> EntryChange:
-        """Commit if something changed and describe the entry with its message's siblings."""
-        if changed:
-            await uow.commit()
+    async def _finish(
+        self,
+        uow: UnitOfWork,
+        entry: LogEntry,
+        changed: bool,
+        confirm: Confirm[EntryChange] | None = None,
+    ) -> EntryChange:
+        """Describe the entry with its message's siblings; commit if something changed."""
         siblings: Sequence[LogEntry] = [entry]
         if entry.source_key is not None:
+            # The changed entry is this very object (identity map), its change included.
             siblings = await uow.entries.from_source(entry.channel, entry.source_key)
-        return EntryChange(EntryView.of(entry), changed, _views(siblings))
+        result = EntryChange(EntryView.of(entry), changed, _views(siblings))
+        # Committed even without a change: the answer is queued with the update, once.
+        return await self._commit(uow, confirm, result) if changed or confirm else result
 
     async def withdraw(self, person_id: int, entry_id: int) -> EntryChange:
         """Withdraw an entry by id (a button); `changed` is False when it was withdrawn before."""
@@ -399,17 +433,25 @@ class EntryService:
             entry = await self._own_entry(uow, person_id, entry_id)
             return await self._withdraw(uow, entry, person_id)
 
-    async def withdraw_today(self, person_id: int, number: int) -> EntryChange:
+    async def withdraw_today(
+        self, person_id: int, number: int, confirm: Confirm[EntryChange] | None = None
+    ) -> EntryChange:
         """Withdraw today's entry `number` (/del n)."""
         async with self.uow() as uow:
             entry = await self._today_entry(uow, person_id, number)
-            return await self._withdraw(uow, entry, person_id)
+            return await self._withdraw(uow, entry, person_id, confirm)
 
-    async def _withdraw(self, uow: UnitOfWork, entry: LogEntry, person_id: int) -> EntryChange:
+    async def _withdraw(
+        self,
+        uow: UnitOfWork,
+        entry: LogEntry,
+        person_id: int,
+        confirm: Confirm[EntryChange] | None = None,
+    ) -> EntryChange:
         if entry.withdrawn:
-            return await self._finish(uow, entry, changed=False)
+            return await self._finish(uow, entry, changed=False, confirm=confirm)
         await self._change(uow, entry, person_id, "withdraw", withdrawn=True)
-        return await self._finish(uow, entry, changed=True)
+        return await self._finish(uow, entry, changed=True, confirm=confirm)
 
     async def change_kind(self, person_id: int, entry_id: int, kind: EntryKind) -> EntryChange:
         """Set an entry's kind (日常工作/其他工作/八小时外) from a button."""
@@ -422,30 +464,45 @@ class EntryService:
                 await self._change(uow, entry, person_id, "kind", kind=kind.value)
             return await self._finish(uow, entry, changed)
 
-    async def edit_today(self, person_id: int, number: int, text: str) -> EntryChange:
+    async def edit_today(
+        self, person_id: int, number: int, text: str, confirm: Confirm[EntryChange] | None = None
+    ) -> EntryChange:
         """Replace the text of today's entry `number` (/edit n text)."""
         text = _one_line(text)
         if not has_content(text):
             raise UsageError(zh.EDIT_USAGE)
-        return await self._change_today(person_id, number, "edit", text=text)
+        return await self._change_today(person_id, number, "edit", confirm, text=text)
 
-    async def set_collaborator(self, person_id: int, number: int, name: str | None) -> EntryChange:
+    async def set_collaborator(
+        self,
+        person_id: int,
+        number: int,
+        name: str | None,
+        confirm: Confirm[EntryChange] | None = None,
+    ) -> EntryChange:
         """Correct the 合作者或服务对象 of today's entry `number`; None clears it."""
         if name is not None:
             name = _one_line(name)
             if not has_content(name) or len(name) > COLLABORATOR_LIMIT:
                 raise UsageError(zh.WITH_USAGE)
-        return await self._change_today(person_id, number, "collaborator", collaborator=name)
+        return await self._change_today(
+            person_id, number, "collaborator", confirm, collaborator=name
+        )
 
     async def _change_today(
-        self, person_id: int, number: int, action: str, **fields: str | None
+        self,
+        person_id: int,
+        number: int,
+        action: str,
+        confirm: Confirm[EntryChange] | None,
+        **fields: str | None,
     ) -> EntryChange:
         async with self.uow() as uow:
             entry = await self._today_entry(uow, person_id, number, live=True)
             changed = any(getattr(entry, name) != value for name, value in fields.items())
             if changed:
                 await self._change(uow, entry, person_id, action, **fields)
-            return await self._finish(uow, entry, changed)
+            return await self._finish(uow, entry, changed, confirm)
 
     def resolve_past_date(self, text: str) -> date:
         """Parse a date the cadre typed, refusing future dates with a clear reply."""
@@ -464,7 +521,12 @@ class EntryService:
         return day
 
     async def backfill(
-        self, person_id: int, date_text: str, text: str, source: EntrySource
+        self,
+        person_id: int,
+        date_text: str,
+        text: str,
+        source: EntrySource,
+        confirm: Confirm[Recorded] | None = None,
     ) -> Recorded:
         """Entries for a past day inside the window, marked 补记."""
         today = self.today()
@@ -482,11 +544,14 @@ class EntryService:
             if not await uow.entries.insert_numbered(entries):
                 assert source.key is not None
                 existing = await uow.entries.from_source(source.channel, source.key)
-                return Recorded(day, _views(existing), late=True, replayed=True)
-            await uow.commit()
-        return Recorded(day, _views(entries), late=True)
+                result = Recorded(day, _views(existing), late=True, replayed=True)
+            else:
+                result = Recorded(day, _views(entries), late=True)
+            return await self._commit(uow, confirm, result)
 
-    async def reflect(self, person_id: int, text: str) -> tuple[date, bool]:
+    async def reflect(
+        self, person_id: int, text: str, confirm: Confirm[tuple[date, bool]] | None = None
+    ) -> tuple[date, bool]:
         """Save today's 心得体会; True when an earlier text was replaced (kept in the audit log)."""
         text = clean_text(text).strip()
         if not has_content(text):
@@ -519,15 +584,19 @@ class EntryService:
                 current.text = text
                 current.updated_at = now
                 replaced = True
-            await uow.commit()
-        return day, replaced
+            return await self._commit(uow, confirm, (day, replaced))
 
     def is_date(self, text: str) -> bool:
         """Whether a word of a command is a date (so /leave can tell an end date from a reason)."""
         return parse_date(text, self.today()) is not None
 
     async def add_absence(
-        self, person_id: int, start_text: str, end_text: str | None, reason: str
+        self,
+        person_id: int,
+        start_text: str,
+        end_text: str | None,
+        reason: str,
+        confirm: Confirm[AbsenceView] | None = None,
     ) -> AbsenceView:
         """Register excused days (leave, trip, training, meeting); a repeat is not stored twice."""
         today = self.today()
@@ -550,7 +619,7 @@ class EntryService:
         async with self.uow() as uow:
             for absence in await uow.entries.absences(person_id, start, end):
                 if (absence.start_date, absence.end_date, absence.reason) == (start, end, reason):
-                    return view
+                    return await self._commit(uow, confirm, view)
             await uow.entries.add_absence(
                 Absence(
                     person_id=person_id,
@@ -561,8 +630,7 @@ class EntryService:
                     withdrawn=False,
                 )
             )
-            await uow.commit()
-        return view
+            return await self._commit(uow, confirm, view)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, tzinfo
 from services import zh
 from services.clock import Clock
 from services.errors import InviteInvalid
+from services.outbox import Confirm
 from storage.models import Person, Role
 from storage.uow import UnitOfWork, UowFactory
 
@@ -113,7 +114,9 @@ class IdentityService:
             )
             await uow.commit()
 
-    async def bind(self, token: str, telegram_user_id: int) -> Binding:
+    async def bind(
+        self, token: str, telegram_user_id: int, confirm: Confirm[Binding] | None = None
+    ) -> Binding:
         """Redeem an invite: bind the account, cutting off any account bound to the person before.
 
         The account cut off is told so through the outbox, in the same transaction, so the
@@ -129,7 +132,11 @@ class IdentityService:
             assert person is not None
             if invite.used_at is not None:
                 if invite.used_by_telegram_id == telegram_user_id == person.telegram_user_id:
-                    return Binding(Actor.of(person), already_bound=True)
+                    binding = Binding(Actor.of(person), already_bound=True)
+                    if confirm is not None:
+                        await confirm.queue(uow, binding, now)
+                        await uow.commit()
+                    return binding
                 await self._refuse(uow, telegram_user_id, "used_token", invite.person_id)
                 raise InviteInvalid(zh.INVITE_USED)
             if invite.expires_at <= now:
@@ -175,10 +182,12 @@ class IdentityService:
                     now,
                     chat_id=revoked,
                 )
+            binding = Binding(Actor.of(person), already_bound=False)
+            if confirm is not None:
+                await confirm.queue(uow, binding, now)
             await uow.commit()
-            actor = Actor.of(person)
         self.cache.forget(telegram_user_id, revoked)
-        return Binding(actor, already_bound=False)
+        return binding
 
     async def _refuse(
         self, uow: UnitOfWork, telegram_user_id: int, reason: str, person_id: int | None = None

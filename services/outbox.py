@@ -6,14 +6,43 @@ Use cases write outbox messages in their own transactions (`uow.outbox.add`); th
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from services.clock import Clock
 from storage.models import OutboxStatus
 from storage.repositories import DueMessage
-from storage.uow import UowFactory
+from storage.uow import UnitOfWork, UowFactory
 
-__all__ = ["DueMessage", "OutboxService"]
+__all__ = ["Buttons", "Confirm", "DueMessage", "OutboxService"]
+
+log = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
+# Inline buttons: rows of (label, callback data).
+Buttons = Sequence[Sequence[tuple[str, str]]]
+
+
+@dataclass
+class Confirm(Generic[Result]):
+    """How a channel confirms a stored change, handed to the use case that stores it.
+
+    The use case renders the confirmation inside its transaction and queues it in the outbox
+    with the change, keyed by the update being processed: it is sent once, even if the
+    process dies right after the commit. Outside an update (no inbox row) nothing is queued
+    and `queued` stays False: the channel answers itself.
+    """
+
+    chat_id: int
+    render: Callable[[Result], tuple[str, Buttons | None]]
+    queued: bool = False
+
+    async def queue(self, uow: UnitOfWork, result: Result, at: datetime) -> None:
+        text, buttons = self.render(result)
+        self.queued = await uow.queue_reply(self.chat_id, text, buttons, at)
 
 
 class OutboxService:
@@ -22,8 +51,31 @@ class OutboxService:
         self.clock = clock
 
     async def due(self, limit: int = 100) -> list[DueMessage]:
+        """Claim the messages due now for sending.
+
+        One still marked in flight was being sent when a process died: Telegram may have
+        delivered it, so sending it again may repeat it. That is counted and logged.
+        """
         async with self.uow() as uow:
-            return await uow.outbox.due(self.clock.now(), limit)
+            due = await uow.outbox.due(self.clock.now(), limit)
+            unsure = [m.id for m in due if m.in_flight]
+            if unsure:
+                log.warning(
+                    "%d outbox message(s) were being sent when the bot stopped; sending them "
+                    "again, the recipient may get them twice (ids %s)",
+                    len(unsure),
+                    unsure[:10],
+                )
+                await uow.outbox.count_unsure(unsure)
+            await uow.outbox.claim([m.id for m in due], self.clock.now())
+            await uow.commit()
+        return due
+
+    async def unsure(self, message: DueMessage) -> None:
+        """A send timed out: Telegram may have delivered it, the retry may repeat it."""
+        async with self.uow() as uow:
+            await uow.outbox.count_unsure([message.id])
+            await uow.commit()
 
     async def sent(self, message: DueMessage) -> None:
         """Delivered; a recipient marked as blocked has evidently unblocked the bot."""

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, NotSupportedError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -50,11 +51,13 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def is_transient_error(error: BaseException | None) -> bool:
-    """A database failure that may pass: unreachable, locked, a lost connection, or a race.
+    """A database failure that may pass: unreachable, refusing, locked, a lost connection.
 
-    IntegrityError counts: two writers racing for a day's next entry number; retrying
-    renumbers (and a real bug ends parked as failed, its text kept, rather than lost).
+    Every driver error but a mistake in the statement or its data counts, whatever class
+    the driver gives it (asyncpg reports "not accepting connections" as a plain DBAPIError).
+    IntegrityError counts too: two writers racing for a day's next entry number; retrying
+    renumbers. A real bug is retried a few times and then parked with its text kept.
     """
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | IntegrityError)
+    if isinstance(error, DBAPIError):
+        return not isinstance(error, ProgrammingError | DataError | NotSupportedError)
+    return isinstance(error, SQLAlchemyTimeoutError | ConnectionError | OSError)

@@ -276,3 +276,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set while a send is under way: still set when the row comes due again, the process
+    # died mid-send and Telegram may have delivered it already.
+    in_flight_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Sends whose fate is unknown (in flight at a crash, or timed out): possible duplicates.
+    unsure: Mapped[int] = mapped_column(Integer, default=0)

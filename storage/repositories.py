@@ -469,14 +469,14 @@ class InboxRepository(_Repository):
         )
 
     async def record_failure(self, inbox_id: int, error: str, give_up: bool) -> None:
-        """Count a failed attempt; the update is processed again (its handler is idempotent).
+        """Count a failed attempt of a pending update; a done update is never reopened.
 
-        A done update is reopened too: its reply failed after the commit, and the replay is
-        what sends it.
+        (A failure after the commit, such as a reply that did not go out, is the outbox's to
+        retry: the confirmation was queued with the change.)
         """
         await self.session.execute(
             update(InboxUpdate)
-            .where(InboxUpdate.id == inbox_id)
+            .where(InboxUpdate.id == inbox_id, InboxUpdate.status == InboxStatus.PENDING.value)
             .values(
                 attempts=InboxUpdate.attempts + 1,
                 last_error=error[:2000],
@@ -496,11 +496,13 @@ class DueMessage:
     """An outbox message ready to send, with the chat it goes to now (None: nobody to reach)."""
 
     id: int
+    kind: str
     chat_id: int | None
     text: str
     buttons: list[list[tuple[str, str]]] | None
     attempts: int
     blocked: bool  # the recipient was marked as having blocked the bot
+    in_flight: bool  # a send was under way when the process that made it stopped
 
 
 def _buttons(stored: str | None) -> list[list[tuple[str, str]]] | None:
@@ -552,11 +554,13 @@ class OutboxRepository(_Repository):
         rows = await self.session.execute(
             select(
                 OutboxMessage.id,
+                OutboxMessage.kind,
                 func.coalesce(OutboxMessage.chat_id, Person.telegram_user_id),
                 OutboxMessage.text,
                 OutboxMessage.buttons,
                 OutboxMessage.attempts,
                 Person.bot_blocked_at.is_not(None),
+                OutboxMessage.in_flight_since.is_not(None),
             )
             .outerjoin(Person, Person.id == OutboxMessage.person_id)
             .where(
@@ -567,9 +571,27 @@ class OutboxRepository(_Repository):
             .limit(limit)
         )
         return [
-            DueMessage(id, chat_id, text, _buttons(buttons), attempts, bool(blocked))
-            for id, chat_id, text, buttons, attempts, blocked in rows
+            DueMessage(id, kind, chat_id, text, _buttons(buttons), attempts, blocked, in_flight)
+            for id, kind, chat_id, text, buttons, attempts, blocked, in_flight in rows
         ]
+
+    async def claim(self, message_ids: Sequence[int], at: datetime) -> None:
+        """Mark messages as being sent now (one statement for a batch)."""
+        if message_ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(message_ids)))
+                .values(in_flight_since=at)
+            )
+
+    async def count_unsure(self, message_ids: Sequence[int]) -> None:
+        """Note a send whose fate is unknown: the message may reach its recipient twice."""
+        if message_ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(message_ids)))
+                .values(unsure=OutboxMessage.unsure + 1)
+            )
 
     async def finish(
         self, message_id: int, status: OutboxStatus, at: datetime, error: str = ""
@@ -582,6 +604,7 @@ class OutboxRepository(_Repository):
                 attempts=OutboxMessage.attempts + 1,
                 sent_at=at if status is OutboxStatus.SENT else None,
                 last_error=error[:2000] or None,
+                in_flight_since=None,
             )
         )
 
@@ -589,7 +612,12 @@ class OutboxRepository(_Repository):
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
-            .values(attempts=OutboxMessage.attempts + 1, not_before=until, last_error=error[:2000])
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                not_before=until,
+                last_error=error[:2000],
+                in_flight_since=None,
+            )
         )
 
     async def mark_chat_blocked(self, chat_id: int, at: datetime | None) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -80,6 +81,22 @@ class UnitOfWork:
         if self.outbox.added and self._on_outbox is not None:
             self.outbox.added = False
             self._on_outbox()
+
+    async def queue_reply(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[Sequence[tuple[str, str]]] | None,
+        at: datetime,
+    ) -> bool:
+        """Queue the reply to the update being processed; False outside an update."""
+        inbox_id = current_inbox_id.get()
+        if inbox_id is None:
+            return False
+        await self.outbox.add(
+            f"reply:{inbox_id}", "reply", text, at, chat_id=chat_id, buttons=buttons
+        )
+        return True
 
     async def scrub_current_update(self) -> None:
         """Keep nothing of the update being processed but that it came (strangers, groups)."""

@@ -54,7 +54,7 @@ class BotHarness:
             self.app, self.services.inbox, poll_timeout=5, retry_delay=0.05, sleep=self._sleep
         )
         self.intake.start()
-        self.sender = build_sender(self.wiring, self.app)
+        self.sender = build_sender(self.wiring, self.app, sleep=self._sleep)
         self.sender_task = asyncio.create_task(self.sender.run())
 
     async def _sleep(self, seconds: float) -> None:

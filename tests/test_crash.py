@@ -18,6 +18,7 @@ from services import zh
 from storage.db import create_engine, session_factory
 from storage.models import InboxUpdate, Invite, LogEntry, OutboxMessage, Person
 from tests.fakebot import FakeBotApi, FakeUser
+from tests.outages import DatabaseLock
 from tests.seeding import seed_bound_people
 
 pytestmark = pytest.mark.slow
@@ -124,7 +125,9 @@ async def test_notice_to_a_cut_off_account_survives_a_sigkill_after_the_commit(
         async with sessions() as db:
             bound = await db.scalar(select(Person.telegram_user_id).where(Person.id == person.id))
             queued = await db.scalar(
-                select(func.count()).where(OutboxMessage.chat_id == old_phone.id)
+                select(func.count()).where(
+                    OutboxMessage.chat_id == old_phone.id, OutboxMessage.kind == "rebound"
+                )
             )
         return bound == new_phone.id and queued == 1
 
@@ -156,64 +159,180 @@ async def test_notice_to_a_cut_off_account_survives_a_sigkill_after_the_commit(
         await api.stop()
     assert notices() == [zh.REBOUND_OLD_ACCOUNT]
     async with sessions() as db:
-        [notice] = (await db.scalars(select(OutboxMessage))).all()
+        [notice] = (
+            await db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "rebound"))
+        ).all()
     await engine.dispose()
     assert (notice.kind, notice.status, notice.sent_at is not None) == ("rebound", "sent", True)
 
 
-async def test_sigkill_during_burst_loses_and_repeats_nothing(db_url: str, tmp_path: Path) -> None:
+class Burst:
+    """Messages sent as users, each with a unique marker, and what became of them."""
+
+    def __init__(self, api: FakeBotApi, seed: int) -> None:
+        self.api = api
+        self.rng = random.Random(seed)
+        self.expected: dict[tuple[int, int], int] = {}  # (chat, message) -> items
+        self.markers: dict[tuple[int, int], str] = {}  # (chat, message) -> its first item
+        self.serial = 0
+
+    def send(self, n: int) -> int:
+        """Send `n` messages; returns the last update id."""
+        update_id = 0
+        for _ in range(n):
+            user = self.rng.choice(USERS)
+            items = self.rng.randint(1, 3)
+            lines = []
+            for k in range(items):
+                self.serial += 1
+                lines.append(f"{k + 1}.走访企业第{self.serial}号项目")
+            update = self.api.send_text(user, "\n".join(lines))
+            update_id, message = update["update_id"], update["message"]
+            key = (message["chat"]["id"], message["message_id"])
+            self.expected[key] = items
+            self.markers[key] = lines[0].split(".", 1)[1]
+        return update_id
+
+    def confirmations(self) -> Counter[tuple[int, int]]:
+        """How many confirmations of each message the users received."""
+        by_marker = {marker: key for key, marker in self.markers.items()}
+        received: Counter[tuple[int, int]] = Counter()
+        for call in self.api.calls("sendMessage"):
+            if call.ok and (call.text or "").startswith("已记录"):
+                first = (call.text or "").split("\n")[1].split(". ", 1)[1].split("（")[0]
+                if first in by_marker:
+                    received[by_marker[first]] += 1
+        return received
+
+
+async def _outbox(url: str) -> tuple[int, int]:
+    """(replies not yet sent, sends the bot counted as possibly repeated)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            replies = OutboxMessage.kind == "reply"
+            pending = await conn.scalar(
+                select(func.count()).where(replies, OutboxMessage.status == "pending")
+            )
+            unsure = await conn.scalar(select(func.coalesce(func.sum(OutboxMessage.unsure), 0)))
+            return int(pending or 0), int(unsure or 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_sigkill_at_every_stage_loses_and_repeats_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Kills before the inbox commit, during a reply, between commit and reply, during replay
+    and at random moments: every message is stored once with its items and confirmed once
+    (a reply in flight at a kill may arrive twice, and the bot counts each such one)."""
     await _seed(db_url)
     api = FakeBotApi()
     await api.start()
     config = _config(tmp_path, api, db_url)
-    rng = random.Random(20261121)
-    expected: dict[tuple[int, int], int] = {}
+    burst = Burst(api, 20261121)
 
-    def burst(n: int) -> None:
-        for _ in range(n):
-            user = rng.choice(USERS)
-            items = rng.randint(1, 3)
-            lines = [f"{k + 1}.走访企业第{rng.randint(1, 10**6)}号项目" for k in range(items)]
-            update = api.send_text(user, "\n".join(lines))
-            message = update["message"]
-            expected[(message["chat"]["id"], message["message_id"])] = items
+    async def kill(process: asyncio.subprocess.Process) -> None:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
 
-    # Faults on the way: Telegram errors on replies and on polling must not lose anything.
-    api.inject("sendMessage", "500", times=5)
-    api.inject("sendMessage", "429", times=3, retry_after=1)
-    api.inject("getUpdates", "drop", times=2)
+    async def in_flight() -> bool:
+        _, pending = await _stored(db_url)
+        replies, _ = await _outbox(db_url)
+        return pending > 0 or replies > 0 or bool(api.pending_updates())
+
+    async def idle() -> bool:
+        return not await in_flight()
+
     try:
-        for round_no in range(3):
+        # 1. At random moments of a burst, with Telegram failing now and then.
+        api.inject("sendMessage", "500", times=5)
+        api.inject("sendMessage", "429", times=3, retry_after=1)
+        api.inject("getUpdates", "drop", times=2)
+        rng = random.Random(7)
+        for round_no in range(2):
             process = await _spawn(config)
-            burst(150)
-            sent_before = len(api.calls("sendMessage"))
-            # Kill somewhere in the middle of processing this round's burst.
-            target = sent_before + rng.randint(10, 60)
+            burst.send(120)
+            target = len(api.calls("sendMessage")) + rng.randint(10, 50)
             await _wait_until(
-                lambda t=target: _async(len(api.calls("sendMessage")) >= t),
-                60,
-                f"round {round_no} to get going",
+                lambda t=target: _async(len(api.calls("sendMessage")) >= t), 60, "a start"
             )
-            process.send_signal(signal.SIGKILL)
-            await process.wait()
-            _, pending = await _stored(db_url)
-            # The kill must land with work in flight, or this test would prove nothing.
-            assert pending > 0 or api.pending_updates(), f"round {round_no}: nothing in flight"
-            burst(40)  # messages that arrive while the bot is down
+            await kill(process)
+            assert await in_flight(), f"round {round_no}: the kill found nothing in flight"
+            burst.send(30)  # arriving while the bot is down
+
+        # 2. Before the inbox commit: updates fetched, their commit blocked by a lock.
+        process = await _spawn(config)
+        await _wait_until(idle, 120, "the backlog to be processed")
+        async with DatabaseLock(db_url):
+            last = burst.send(20)
+            await api.wait_for(
+                lambda c: c.answered and any(u["update_id"] == last for u in c.result or []),
+                method="getUpdates",
+                timeout=30,
+            )
+            await asyncio.sleep(0.3)  # the poller is now inside its blocked commit
+            await kill(process)
+        assert api.pending_updates(), "stored updates were confirmed without a commit"
+
+        # 3. During replay: the backlog above is processed at start; kill once it has begun.
+        process = await _spawn(config)
+        mark = api.mark()
+        await api.wait_for(method="sendMessage", since=mark, timeout=60)
+        await kill(process)
+
+        # 4. During a reply: Telegram has the message but the bot dies before the answer.
+        process = await _spawn(config)
+        await _wait_until(idle, 120, "the backlog to be processed")
+        api.inject("sendMessage", "slow", times=1, delay=3)
+        mark = api.mark()
+        burst.send(10)
+        await api.wait_for(method="sendMessage", since=mark, timeout=60)
+        await kill(process)
+
+        # 5. Between the commit and the reply: no reply can get out, the entries are stored.
+        api.inject("sendMessage", "drop", times=None)
+        process = await _spawn(config)
+        burst.send(10)
+
+        async def committed() -> bool:
+            per_message, pending = await _stored(db_url)
+            return pending == 0 and len(per_message) == len(burst.expected)
+
+        await _wait_until(committed, 60, "every message to be committed")
+        await kill(process)
+        replies, _ = await _outbox(db_url)
+        assert replies > 0, "the replies should still be waiting"
+        api.clear_faults()
+
+        # After a last restart, everything is stored and confirmed.
         process = await _spawn(config)
 
-        async def all_stored() -> bool:
+        async def done() -> bool:
             per_message, pending = await _stored(db_url)
-            return pending == 0 and len(per_message) == len(expected) and not api.pending_updates()
+            replies, _ = await _outbox(db_url)
+            return (
+                pending == 0
+                and replies == 0
+                and len(per_message) == len(burst.expected)
+                and not api.pending_updates()
+            )
 
-        await _wait_until(all_stored, 120, "every message to be stored")
+        await _wait_until(done, 120, "every message to be stored and confirmed")
         await _stop(process)
     finally:
         await api.stop()
 
     per_message, pending = await _stored(db_url)
     assert pending == 0
-    assert dict(per_message) == expected  # every message, with exactly its items, once
+    assert dict(per_message) == burst.expected  # every message, with exactly its items, once
+    confirmations = burst.confirmations()
+    missing = [key for key in burst.expected if confirmations[key] == 0]
+    doubled = sum(n - 1 for n in confirmations.values() if n > 1)
+    _, unsure = await _outbox(db_url)
+    print(f"messages={len(burst.expected)} doubled={doubled} unsure={unsure}")
+    assert missing == []
+    assert doubled <= unsure, f"{doubled} doubled confirmations, {unsure} counted as unsure"
 
 
 async def _async(value: bool) -> bool:

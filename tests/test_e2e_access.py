@@ -128,7 +128,7 @@ async def test_notice_to_an_old_account_that_blocked_the_bot_is_kept_as_blocked(
     token = await bot.invite("A001")
     assert await bot.say(LI, f"/start {token}") == [BOUND_ZHANG]
     await bot.settle()
-    [notice] = await bot.rows(OutboxMessage)
+    [notice] = await bot.rows(OutboxMessage, OutboxMessage.kind == "rebound")
     assert (notice.chat_id, notice.status, notice.attempts) == (ZHANG.id, "blocked", 1)
     assert "blocked" in (notice.last_error or "")
     tries = [c for c in bot.api.calls("sendMessage") if c.chat_id == ZHANG.id]

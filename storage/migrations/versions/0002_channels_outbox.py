@@ -61,6 +61,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("in_flight_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("unsure", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_outbox_messages_person_id_people")
         ),
