@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import build_app, build_services
+from bot.app import build_app, build_sender, build_services
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from bot.intake import Intake
 from storage.db import create_engine, session_factory
@@ -141,6 +141,8 @@ async def run_worklog(api: FakeApiProcess, n: int, url: str) -> tuple[float, flo
         await app.start()
         intake = Intake(app, wiring.services.inbox, poll_timeout=10)
         intake.start()
+        sender = build_sender(wiring, app)
+        sending = asyncio.create_task(sender.run())
         base = await api.sent()
         started = time.perf_counter()
         await api.send_burst(n, "与县发改委对接项目用地")
@@ -149,6 +151,8 @@ async def run_worklog(api: FakeApiProcess, n: int, url: str) -> tuple[float, flo
         stored_in = time.perf_counter() - started
         await api.wait_sent(base + n)
         elapsed = time.perf_counter() - started
+        sender.stop()
+        await sending
         await intake.stop()
         await app.stop()
     async with session_factory(engine)() as db:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand
+from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
@@ -141,6 +142,10 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
                 loop.add_signal_handler(sig, stop.set)
+        try:
+            await app.initialize()
+        except InvalidToken as exc:
+            raise ConfigError("Telegram refused telegram.token (Unauthorized)") from exc
         async with app:
             await app.start()
             await app.bot.set_my_commands([BotCommand(name, text) for name, text in zh.COMMANDS])
@@ -153,7 +158,10 @@ async def serve(
             ]
             log.info("worklog bot @%s is running", app.bot.username)
             stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait([stopper, *intake.tasks], return_when=asyncio.FIRST_COMPLETED)
+            watched = [*intake.tasks, background[0]]
+            await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
+            # The loops end only when told to, or on a refused token; anything else is a bug.
+            ended = [t for t in watched if t.done() and not stopper.done()]
             stopper.cancel()
             sender.stop()
             await intake.stop()
@@ -163,5 +171,8 @@ async def serve(
             await app.stop()
             if intake.fatal is not None:
                 raise ConfigError("Telegram refused telegram.token (InvalidToken)")
+            if ended:
+                names = ", ".join(t.get_name() for t in ended)
+                raise RuntimeError(f"background task(s) ended unexpectedly: {names}")
     finally:
         await engine.dispose()

@@ -132,7 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import serve
 
-            _run_service(serve(config))
+            try:
+                _run_service(serve(config))
+            except RuntimeError as exc:
+                print(f"服务异常退出: {exc}", file=sys.stderr)
+                return 1
             return 0
         if args.command == "roster":
             return asyncio.run(_roster_import(config, args.file))

@@ -19,12 +19,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import InvalidToken, RetryAfter, TimedOut
 from telegram.ext import Application
 
 from bot.telegram import retry_after_seconds
 from handlers.outcome import Outcome, current_outcome
 from scheduler.outage import Outage
+from services import zh
 from services.inbox import InboxService, StoredUpdate
 from storage.uow import current_inbox_id
 
@@ -202,8 +204,19 @@ class Intake:
             log.error(
                 "update %s failed %d times, parked as failed", stored.inbox_id, stored.attempts + 1
             )
+            await self._tell_parked(update)
             return True
         return False
+
+    async def _tell_parked(self, update: Update) -> None:
+        """Tell the cadre their message was kept but not handled, rather than stay silent."""
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        try:
+            await self.app.bot.send_message(chat.id, zh.UPDATE_PARKED)
+        except Exception as exc:  # best effort: the update is kept for the operator anyway
+            log.warning("could not tell chat %s about a parked update: %r", chat.id, exc)
 
     async def work(self) -> None:
         """Process the inbox whenever the poller (or a webhook) stored something."""

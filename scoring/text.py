@@ -168,8 +168,12 @@ def _clean(piece: str) -> str:
     return piece.strip().rstrip(_ITEM_TRIM).strip()
 
 
-# Characters that show nothing: zero-width spaces and joiners, the BOM, bidi controls.
-_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069\u061c]")
+# Characters that show nothing: zero-width spaces and joiners, the BOM, bidi controls, and
+# control characters other than tab and line breaks (PostgreSQL refuses NUL in text).
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069\u061c"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+)
 
 
 def clean_text(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -11,6 +12,9 @@ from services.errors import InviteInvalid
 from services.outbox import Confirm
 from storage.models import Person, Role
 from storage.uow import UnitOfWork, UowFactory
+
+# What an invite token can look like (secrets.token_urlsafe): anything else is refused unread.
+INVITE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ class IdentityService:
         """
         now = self.clock.now()
         async with self.uow() as uow:
-            invite = await uow.invites.by_token(token) if token else None
+            valid = INVITE_TOKEN.fullmatch(token) is not None
+            invite = await uow.invites.by_token(token) if valid else None
             if invite is None:
                 await self._refuse(uow, telegram_user_id, "unknown_token")
                 raise InviteInvalid(zh.INVITE_UNKNOWN)

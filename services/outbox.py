@@ -50,14 +50,19 @@ class OutboxService:
         self.uow = uow
         self.clock = clock
 
-    async def due(self, limit: int = 100) -> list[DueMessage]:
-        """Claim the messages due now for sending.
+    async def due(self, limit: int = 100, sent: Sequence[DueMessage] = ()) -> list[DueMessage]:
+        """Record `sent` as delivered and claim the messages due now, in one transaction.
 
         One still marked in flight was being sent when a process died: Telegram may have
-        delivered it, so sending it again may repeat it. That is counted and logged.
+        delivered it, so sending it again may repeat it. That is counted and logged. A
+        recipient marked as blocked who got a message has evidently unblocked the bot.
         """
         async with self.uow() as uow:
-            due = await uow.outbox.due(self.clock.now(), limit)
+            await uow.outbox.finish([m.id for m in sent], OutboxStatus.SENT, self.clock.now())
+            for message in sent:
+                if message.blocked and message.chat_id is not None:
+                    await uow.outbox.mark_chat_blocked(message.chat_id, None)
+            due = await uow.outbox.due(self.clock.now(), limit) if limit else []
             unsure = [m.id for m in due if m.in_flight]
             if unsure:
                 log.warning(
@@ -77,20 +82,11 @@ class OutboxService:
             await uow.outbox.count_unsure([message.id])
             await uow.commit()
 
-    async def sent(self, message: DueMessage) -> None:
-        """Delivered; a recipient marked as blocked has evidently unblocked the bot."""
-        now = self.clock.now()
-        async with self.uow() as uow:
-            await uow.outbox.finish(message.id, OutboxStatus.SENT, now)
-            if message.blocked and message.chat_id is not None:
-                await uow.outbox.mark_chat_blocked(message.chat_id, None)
-            await uow.commit()
-
     async def blocked(self, message: DueMessage, error: str) -> None:
         """The recipient blocked the bot: not retried, and their person row says so."""
         now = self.clock.now()
         async with self.uow() as uow:
-            await uow.outbox.finish(message.id, OutboxStatus.BLOCKED, now, error)
+            await uow.outbox.finish([message.id], OutboxStatus.BLOCKED, now, error)
             if message.chat_id is not None:
                 await uow.outbox.mark_chat_blocked(message.chat_id, now)
             await uow.commit()
@@ -98,7 +94,7 @@ class OutboxService:
     async def failed(self, message: DueMessage, error: str) -> None:
         """Refused for good (no account bound, chat not found): kept with the reason."""
         async with self.uow() as uow:
-            await uow.outbox.finish(message.id, OutboxStatus.FAILED, self.clock.now(), error)
+            await uow.outbox.finish([message.id], OutboxStatus.FAILED, self.clock.now(), error)
             await uow.commit()
 
     async def retry_later(self, message: DueMessage, seconds: float, error: str) -> None:

@@ -138,6 +138,7 @@ HELP_SUPERVISOR = "\n【上级】抽查、调阅下属日志的功能即将开�
 HELP_RATER = "\n【评定】等次评定功能即将开通。"
 
 INTERNAL_ERROR = "处理时出错了，已记录问题。请稍后再试。"
+UPDATE_PARKED = "这条消息暂时无法处理，已留存，管理员会跟进。请稍后再试或换种写法。"
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用命令。"
 EDITED_MESSAGE_HEAD = "已按修改后的消息更新 {date} 的日志："
 

@@ -50,6 +50,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# SQLSTATE classes of a mistake in the statement or its data: data exception, syntax or
+# access rule violation, feature not supported. Retrying cannot help.
+NOT_TRANSIENT_STATES = frozenset({"22", "42", "0A"})
+
+
 def is_transient_error(error: BaseException | None) -> bool:
     """A database failure that may pass: unreachable, refusing, locked, a lost connection.
 
@@ -59,5 +64,9 @@ def is_transient_error(error: BaseException | None) -> bool:
     renumbers. A real bug is retried a few times and then parked with its text kept.
     """
     if isinstance(error, DBAPIError):
+        # PostgreSQL's SQLSTATE says more than the class asyncpg's adapter picks.
+        state = str(getattr(error.orig, "sqlstate", "") or "")
+        if state[:2] in NOT_TRANSIENT_STATES:
+            return False
         return not isinstance(error, ProgrammingError | DataError | NotSupportedError)
     return isinstance(error, SQLAlchemyTimeoutError | ConnectionError | OSError)

@@ -505,6 +505,13 @@ class DueMessage:
     in_flight: bool  # a send was under way when the process that made it stopped
 
 
+# Built once per dialect and run with parameters, so it is compiled once.
+_INSERT_OUTBOX = {
+    name: dialect.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
 def _buttons(stored: str | None) -> list[list[tuple[str, str]]] | None:
     if stored is None:
         return None
@@ -530,23 +537,20 @@ class OutboxRepository(_Repository):
         """Queue a message for a person (their account at sending time) or a chat, once per key."""
         if (person_id is None) == (chat_id is None):
             raise ValueError("an outbox message goes to a person or to a chat")
-        statement = (
-            _upsert_insert(self.session, OutboxMessage)
-            .values(
-                key=key[:200],
-                kind=kind,
-                person_id=person_id,
-                chat_id=chat_id,
-                text=text,
-                buttons=None if buttons is None else json.dumps(buttons, ensure_ascii=False),
-                status=OutboxStatus.PENDING.value,
-                attempts=0,
-                not_before=at,
-                created_at=at,
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        await self.session.execute(statement)
+        values = {
+            "key": key[:200],
+            "kind": kind,
+            "person_id": person_id,
+            "chat_id": chat_id,
+            "text": text,
+            "buttons": None if buttons is None else json.dumps(buttons, ensure_ascii=False),
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "unsure": 0,
+            "not_before": at,
+            "created_at": at,
+        }
+        await self.session.execute(_INSERT_OUTBOX[_dialect(self.session)], values)
         self.added = True
 
     async def due(self, now: datetime, limit: int) -> list[DueMessage]:
@@ -594,11 +598,13 @@ class OutboxRepository(_Repository):
             )
 
     async def finish(
-        self, message_id: int, status: OutboxStatus, at: datetime, error: str = ""
+        self, message_ids: Sequence[int], status: OutboxStatus, at: datetime, error: str = ""
     ) -> None:
+        if not message_ids:
+            return
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id.in_(list(message_ids)))
             .values(
                 status=status.value,
                 attempts=OutboxMessage.attempts + 1,

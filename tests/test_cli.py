@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -102,3 +103,30 @@ def test_example_config_documents_every_key() -> None:
     for section, cls in _SECTIONS.items():
         assert set(example[section]) == {f.name for f in fields(cls)}, section
     assert load_config(ROOT / "config.example.toml").telegram.poll_timeout == 30
+
+
+async def test_run_with_a_refused_token_says_so_and_exits_2(api, tmp_path: Path) -> None:
+    """Telegram answering 401 is the one fatal condition: told in words, exit code 2."""
+    api.inject("getMe", "401", times=None)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "123:revoked-token"\nbase_url = "{api.base_url}"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/worklog.db"\n',
+        encoding="utf-8",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "-c",
+        str(config),
+        "run",
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert "配置错误: Telegram refused telegram.token" in stderr.decode()
+    assert "revoked-token" not in stderr.decode()

@@ -59,11 +59,11 @@ class FlakyOutbox(OutboxService):
         self.failures = failures
         self.looks = 0
 
-    async def due(self, limit: int = 100) -> list[DueMessage]:
+    async def due(self, limit: int = 100, sent: Sequence[DueMessage] = ()) -> list[DueMessage]:
         self.looks += 1
         if self.looks <= self.failures:
             raise OperationalError("SELECT ... FROM outbox_messages", {}, ConnectionError())
-        return await super().due(limit)
+        return await super().due(limit, sent)
 
 
 def sender_for(

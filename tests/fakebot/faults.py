@@ -12,7 +12,7 @@ from .common import ApiError, too_many_requests
 
 # "429": flood wait with retry_after; "500": internal server error; "slow": answer normally
 # after `delay` seconds; "drop": close the connection without answering.
-FAULTS = ("429", "500", "slow", "drop")
+FAULTS = ("401", "429", "500", "slow", "drop")
 
 # Methods subject to the optional per-chat / global rate limits.
 RATE_LIMITED = frozenset({"sendMessage", "editMessageText"})
@@ -29,9 +29,11 @@ class Fault:
     delay: float = 0.0
 
     def error(self) -> ApiError:
-        """The error answered for a "429" or "500" fault."""
+        """The error answered for a "401", "429" or "500" fault."""
         if self.kind == "429":
             return too_many_requests(self.retry_after)
+        if self.kind == "401":  # a revoked or mistyped token
+            return ApiError(401, "Unauthorized")
         return ApiError(500, "Internal Server Error")
 
 
