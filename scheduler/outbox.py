@@ -61,7 +61,7 @@ class OutboxSender:
         *,
         rate: float = 25.0,
         idle_poll: float = 2.0,
-        batch_size: int = 64,
+        batch_size: int = 16,
         concurrency: int = 8,
         cycle: float = 0.05,
         inline_retries: int = 3,
@@ -86,10 +86,10 @@ class OutboxSender:
         self._pace = asyncio.Lock()
         self._stopping = False
         self.outage = Outage("the outbox")
+        self.record_outage = Outage("recording outbox deliveries")
         self.sent = 0
 
     async def run(self) -> None:
-        sent: list[DueMessage] = []  # delivered, recorded with the next claim
         loop = asyncio.get_running_loop()
         claimed_at = loop.time() - self.cycle
         while not self._stopping:
@@ -99,33 +99,33 @@ class OutboxSender:
             claimed_at = loop.time()
             self._wake.clear()
             try:
-                batch = await self.outbox.due(self.batch_size, sent)
+                batch = await self.outbox.due(self.batch_size)
             except Exception as exc:  # the database may be away: wait, then look again
                 self.outage.failed(exc)
                 await self._sleep(self.outage.delay())
                 continue
             self.outage.recovered()
-            sent = await self.send(batch) if batch else []
-            if not batch:
+            if batch:
+                await self.send(batch)
+            else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-        await self._record(self.outbox.due, 0, sent)
 
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
 
     async def send_due(self) -> int:
-        """Send one batch of due messages and record them; returns how many were attempted."""
+        """Send one batch of due messages; returns how many were attempted."""
         batch = await self.outbox.due(self.batch_size)
-        await self._record(self.outbox.due, 0, await self.send(batch))
+        await self.send(batch)
         return len(batch)
 
     async def send(self, batch: list[DueMessage]) -> list[DueMessage]:
         """Send a claimed batch, chats side by side; returns the messages delivered.
 
-        Other outcomes are recorded at once; deliveries are recorded with the next claim,
-        one transaction for the batch (a crash before that is counted as unsure).
+        Each outcome is recorded as soon as it is known: a delivery right after Telegram took
+        it, so that a crash can repeat only the sends under way at that moment.
         """
         lanes: dict[int | None, list[DueMessage]] = {}
         for message in batch:
@@ -139,6 +139,7 @@ class OutboxSender:
                     if self._stopping:
                         return
                     if await self._send(message):
+                        await self._record(self.outbox.due, 0, [message])
                         delivered.append(message)
 
         await asyncio.gather(*(lane(messages) for messages in lanes.values()))
@@ -183,7 +184,7 @@ class OutboxSender:
         Never by sending again: a message Telegram took is not sent twice for a database
         hiccup (only a crash before this is stored can repeat it).
         """
-        outage = Outage("recording outbox deliveries")
+        outage = self.record_outage
         while True:
             try:
                 await outcome(*args)

@@ -26,7 +26,9 @@ ZHANG = FakeUser(id=7001, first_name="伟")
 OUTAGE_SECONDS = 30
 
 
-async def test_the_bot_stays_up_through_a_database_outage(bot, db_url: str) -> None:
+async def test_the_bot_stays_up_through_a_database_outage(
+    bot, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """PostgreSQL refusing connections, or SQLite locked longer than its busy timeout."""
     await bot.enrol(ZHANG, "A001", "张伟")
     outage = DatabaseLock(db_url) if db_url.startswith("sqlite") else ConnectionsRefused(db_url)
@@ -51,7 +53,20 @@ async def test_the_bot_stays_up_through_a_database_outage(bot, db_url: str) -> N
         )
     )
     assert confirmed == Counter(sent)
-    # The outage was logged once per loop, not once per attempt.
+    # The outage was logged when it began and when it ended, by each loop, not per attempt.
+    began = Counter(
+        r.getMessage().split(" is failing")[0]
+        for r in caplog.records
+        if " is failing" in r.getMessage()
+    )
+    ended = Counter(
+        r.getMessage().split(" works again")[0]
+        for r in caplog.records
+        if " works again" in r.getMessage()
+    )
+    assert began, "the outage went unnoticed"
+    assert set(began.values()) == {1}, began
+    assert began == ended
     assert bot.intake.database_outage.attempts == 0
 
 
