@@ -62,7 +62,7 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
     outbox_wake = asyncio.Event()
 
     def uow() -> UnitOfWork:
-        return UnitOfWork(sessions, lock, on_outbox=outbox_wake.set)
+        return UnitOfWork(sessions, lock, on_outbox=outbox_wake.set, now=clock.now)
 
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
     extractor = CollaboratorExtractor((), ())

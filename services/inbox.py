@@ -50,7 +50,7 @@ class InboxService:
         """Mark updates done whose handling wrote nothing (a view, a refusal reply)."""
         if inbox_ids:
             async with self.uow() as uow:
-                await uow.inbox.mark_done(inbox_ids)
+                await uow.inbox.mark_done(inbox_ids, self.clock.now())
                 await uow.commit()
 
     async def failed(self, inbox_id: int, error: str, give_up: bool) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, insert, select, update
@@ -446,7 +446,7 @@ class InboxRepository(_Repository):
         )
         return list(rows.all())
 
-    async def mark_done(self, inbox_ids: Sequence[int]) -> None:
+    async def mark_done(self, inbox_ids: Sequence[int], at: datetime) -> None:
         """Mark updates processed; the last error of earlier attempts stays on record."""
         if not inbox_ids:
             return
@@ -459,7 +459,7 @@ class InboxRepository(_Repository):
         await self.session.execute(
             update(InboxUpdate)
             .where(which, InboxUpdate.status == InboxStatus.PENDING.value)
-            .values(status=InboxStatus.DONE.value, processed_at=datetime.now(UTC))
+            .values(status=InboxStatus.DONE.value, processed_at=at)
         )
 
     async def scrub(self, inbox_id: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -33,6 +33,7 @@ class UnitOfWork:
         sessions: async_sessionmaker[AsyncSession],
         lock: asyncio.Lock | None = None,
         on_outbox: Callable[[], None] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self._sessions = sessions
         # SQLite has one writer: concurrent transactions would meet SQLITE_BUSY and sleep, so
@@ -40,6 +41,8 @@ class UnitOfWork:
         self._lock = lock
         # Called after a commit that queued outbox messages: wakes the sender at once.
         self._on_outbox = on_outbox
+        # The injected clock's time, for the done mark of the update being processed.
+        self._now = now or (lambda: datetime.now(UTC))
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -76,7 +79,7 @@ class UnitOfWork:
         assert self._session is not None, "unit of work used outside `async with`"
         inbox_id = current_inbox_id.get()
         if inbox_id is not None:
-            await self.inbox.mark_done([inbox_id])
+            await self.inbox.mark_done([inbox_id], self._now())
         await self._session.commit()
         if self.outbox.added and self._on_outbox is not None:
             self.outbox.added = False

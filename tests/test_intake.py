@@ -36,6 +36,7 @@ async def test_500_on_reply_retries_the_reply_not_the_update(bot):
     assert [e.text for e in entries] == ["起草月度报告", "参加项目调度会"]
     [row] = [r for r in await bot.inbox() if "起草月度报告" in r.payload]
     assert (row.status, row.attempts, row.last_error) == ("done", 0, None)
+    assert row.processed_at == bot.clock.now()  # the injected clock, not the system's
     [reply] = await bot.rows(OutboxMessage, OutboxMessage.key == f"reply:{row.id}")
     assert (reply.status, reply.chat_id, reply.text) == ("sent", ZHANG.id, replies[0])
     sends = [c for c in bot.api.calls("sendMessage") if c.text == replies[0]]
