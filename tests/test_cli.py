@@ -130,3 +130,20 @@ async def test_run_with_a_refused_token_says_so_and_exits_2(api, tmp_path: Path)
     assert process.returncode == 2
     assert "配置错误: Telegram refused telegram.token" in stderr.decode()
     assert "revoked-token" not in stderr.decode()
+
+
+def test_installed_worklog_command_runs_outside_the_repository(tmp_path: Path) -> None:
+    """The console script of the installed package, not the source tree, finds every package."""
+    script = Path(sys.executable).parent / "worklog"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/w.db"\n', "utf-8")
+    result = subprocess.run(
+        [str(script), "-c", str(config), "init"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "数据库已就绪" in result.stdout
