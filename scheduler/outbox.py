@@ -63,7 +63,6 @@ class OutboxSender:
         idle_poll: float = 2.0,
         batch_size: int = 16,
         concurrency: int = 8,
-        cycle: float = 0.05,
         inline_retries: int = 3,
         inline_wait: float = 5.0,
         wake: asyncio.Event | None = None,
@@ -76,9 +75,6 @@ class OutboxSender:
         self.idle_poll = idle_poll
         self.batch_size = batch_size
         self.concurrency = concurrency
-        # Claim at most every `cycle` seconds: in a burst each claim takes several replies
-        # (each claim is a transaction), at the cost of that much delay at most.
-        self.cycle = cycle
         self.inline_retries = inline_retries
         self.inline_wait = inline_wait
         self._wake = wake or asyncio.Event()
@@ -90,13 +86,7 @@ class OutboxSender:
         self.sent = 0
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        claimed_at = loop.time() - self.cycle
         while not self._stopping:
-            wait = claimed_at + self.cycle - loop.time()
-            if wait > 0:
-                await self._sleep(wait)
-            claimed_at = loop.time()
             self._wake.clear()
             try:
                 batch = await self.outbox.due(self.batch_size)
@@ -121,8 +111,8 @@ class OutboxSender:
         await self.send(batch)
         return len(batch)
 
-    async def send(self, batch: list[DueMessage]) -> list[DueMessage]:
-        """Send a claimed batch, chats side by side; returns the messages delivered.
+    async def send(self, batch: list[DueMessage]) -> None:
+        """Send a claimed batch, chats side by side.
 
         Each outcome is recorded as soon as it is known: a delivery right after Telegram took
         it, so that a crash can repeat only the sends under way at that moment.
@@ -131,7 +121,6 @@ class OutboxSender:
         for message in batch:
             lanes.setdefault(message.chat_id, []).append(message)
         limit = asyncio.Semaphore(self.concurrency)
-        delivered: list[DueMessage] = []
 
         async def lane(messages: list[DueMessage]) -> None:
             async with limit:
@@ -139,12 +128,10 @@ class OutboxSender:
                     if self._stopping:
                         return
                     if await self._send(message):
-                        await self._record(self.outbox.due, 0, [message])
-                        delivered.append(message)
+                        await self._record(self.outbox.sent, message)
+                        self.sent += 1
 
         await asyncio.gather(*(lane(messages) for messages in lanes.values()))
-        self.sent += len(delivered)
-        return delivered
 
     async def _send(self, message: DueMessage) -> bool:
         """Try to deliver one message; True when Telegram took it."""

@@ -253,10 +253,12 @@ class EntryService:
         source: EntrySource,
         attachment: str | None,
         *,
+        work_date: date | None = None,
         late: bool = False,
         confirm: Confirm[Recorded] | None = None,
     ) -> Recorded:
-        work_date = self.policy.work_date(source.sent_at)
+        """Insert the items as entries of `work_date` (by default the day they were sent)."""
+        work_date = work_date or self.policy.work_date(source.sent_at)
         entries = self._new_entries(
             person_id, work_date, items, source, late=late, attachment=attachment
         )
@@ -539,15 +541,10 @@ class EntryService:
         items = split_items(text)
         if not items:
             raise UsageError(zh.BACKFILL_USAGE)
-        entries = self._new_entries(person_id, day, items, source, late=True)
         async with self.uow() as uow:
-            if not await uow.entries.insert_numbered(entries):
-                assert source.key is not None
-                existing = await uow.entries.from_source(source.channel, source.key)
-                result = Recorded(day, _views(existing), late=True, replayed=True)
-            else:
-                result = Recorded(day, _views(entries), late=True)
-            return await self._commit(uow, confirm, result)
+            return await self._record(
+                uow, person_id, items, source, None, work_date=day, late=True, confirm=confirm
+            )
 
     async def reflect(
         self, person_id: int, text: str, confirm: Confirm[tuple[date, bool]] | None = None

@@ -50,19 +50,14 @@ class OutboxService:
         self.uow = uow
         self.clock = clock
 
-    async def due(self, limit: int = 100, sent: Sequence[DueMessage] = ()) -> list[DueMessage]:
-        """Record `sent` as delivered and claim the messages due now, in one transaction.
+    async def due(self, limit: int = 100) -> list[DueMessage]:
+        """Claim the messages due now for sending.
 
         One still marked in flight was being sent when a process died: Telegram may have
-        delivered it, so sending it again may repeat it. That is counted and logged. A
-        recipient marked as blocked who got a message has evidently unblocked the bot.
+        delivered it, so sending it again may repeat it. That is counted and logged.
         """
         async with self.uow() as uow:
-            await uow.outbox.finish([m.id for m in sent], OutboxStatus.SENT, self.clock.now())
-            for message in sent:
-                if message.blocked and message.chat_id is not None:
-                    await uow.outbox.mark_chat_blocked(message.chat_id, None)
-            due = await uow.outbox.due(self.clock.now(), limit) if limit else []
+            due = await uow.outbox.due(self.clock.now(), limit)
             unsure = [m.id for m in due if m.in_flight]
             if unsure:
                 log.warning(
@@ -75,6 +70,14 @@ class OutboxService:
             await uow.outbox.claim([m.id for m in due], self.clock.now())
             await uow.commit()
         return due
+
+    async def sent(self, message: DueMessage) -> None:
+        """Delivered; a recipient marked as blocked has evidently unblocked the bot."""
+        async with self.uow() as uow:
+            await uow.outbox.finish([message.id], OutboxStatus.SENT, self.clock.now())
+            if message.blocked and message.chat_id is not None:
+                await uow.outbox.mark_chat_blocked(message.chat_id, None)
+            await uow.commit()
 
     async def unsure(self, message: DueMessage) -> None:
         """A send timed out: Telegram may have delivered it, the retry may repeat it."""

@@ -59,11 +59,11 @@ class FlakyOutbox(OutboxService):
         self.failures = failures
         self.looks = 0
 
-    async def due(self, limit: int = 100, sent: Sequence[DueMessage] = ()) -> list[DueMessage]:
+    async def due(self, limit: int = 100) -> list[DueMessage]:
         self.looks += 1
         if self.looks <= self.failures:
             raise OperationalError("SELECT ... FROM outbox_messages", {}, ConnectionError())
-        return await super().due(limit, sent)
+        return await super().due(limit)
 
 
 def sender_for(
