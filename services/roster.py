@@ -1,8 +1,9 @@
 """The roster (花名册): reading the admin's CSV/XLSX, importing it, and issuing invite links.
 
-The roster file is the one source of the people, their units and the supervisor tree
-(下管一级). Importing is all-or-nothing per row: a refused row is not written and is reported
-with its line number; every accepted row is written in one transaction.
+The roster file is the one source of the people, their units, the supervisor tree (下管一级)
+and, when it has the optional 上级单位 column, the unit tree. Importing is all-or-nothing per
+row: a refused row is not written and is reported with its line number; every accepted row is
+written in one transaction.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from storage.repositories import StoredPerson
 from storage.uow import UnitOfWork, UowFactory
 
 # Column limits of the people and units tables: longer values are refused, not truncated.
-MAX_LENGTHS = {"roster_id": 64, "name": 100, "unit": 200, "position": 200}
+MAX_LENGTHS = {"roster_id": 64, "name": 100, "unit": 200, "position": 200, "parent_unit": 200}
 
 # Normalized header text -> field. Normalizing drops case, spaces, '_', '-' and "（说明）".
 HEADER_ALIASES = {
@@ -50,9 +51,13 @@ HEADER_ALIASES = {
     "role": "role",
     "roles": "role",
     "角色": "role",
+    "parentunit": "parent_unit",  # also parent_unit, Parent-Unit: '_' and '-' are dropped
+    "上级单位": "parent_unit",
+    "上级部门": "parent_unit",
 }
 # All six are required: a missing supervisor or role column would silently strip the tree
-# or admin rights on a re-import. Cells may be empty.
+# or admin rights on a re-import. Cells may be empty. The parent-unit column is optional: a
+# roster without it leaves the stored unit tree alone.
 REQUIRED_FIELDS = ("roster_id", "name", "unit", "position", "supervisor_id", "role")
 
 ROLE_ALIASES: dict[str, Role] = {
@@ -76,7 +81,7 @@ _ROLE_SEPARATORS = re.compile(r"[,;、|/，；\s]+")
 _HEADER_NOISE = re.compile(r"[（(][^)）]*[)）]|[\s_\-]+")
 _INVISIBLE = "\ufeff\u200b"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CYCLE_SHOWN = 5  # people named in a refusal for a supervisor loop
+CYCLE_SHOWN = 5  # people (or units) named in a refusal for a supervisor (or unit) loop
 
 
 class RosterFileError(ValueError):
@@ -96,6 +101,9 @@ class RefusalCode(StrEnum):
     UNKNOWN_SUPERVISOR = "unknown_supervisor"
     SUPERVISOR_CYCLE = "supervisor_cycle"
     SUPERVISOR_REFUSED = "supervisor_refused"
+    SELF_PARENT_UNIT = "self_parent_unit"
+    PARENT_UNIT_CONFLICT = "parent_unit_conflict"
+    PARENT_UNIT_CYCLE = "parent_unit_cycle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +117,15 @@ class RosterRow:
     position: str = ""
     supervisor_id: str = ""  # the supervisor's roster id (上级工号), "" for none
     role: str = ""  # the raw role cell, parsed by `parse_roles`
+    # The unit's parent unit (上级单位): "" for a top-level unit, None when the file has no
+    # such column (the stored parent is then left as it is).
+    parent_unit: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("roster_id", "name", "unit", "position", "supervisor_id", "role"):
             object.__setattr__(self, name, _clean(getattr(self, name)))
+        if self.parent_unit is not None:
+            object.__setattr__(self, "parent_unit", _clean(self.parent_unit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +142,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     units_created: int = 0
+    units_reparented: int = 0  # units that existed before and got another parent unit
     refused: list[Refusal] = field(default_factory=list)
 
     def render(self) -> str:
@@ -143,6 +157,8 @@ class ImportReport:
         ]
         if self.units_created:
             lines.append(zh.REPORT_UNITS.format(count=self.units_created))
+        if self.units_reparented:
+            lines.append(zh.REPORT_UNITS_REPARENTED.format(count=self.units_reparented))
         if self.refused:
             lines.append(zh.REPORT_REFUSED_HEAD)
             lines.extend(refusal.reason for refusal in self.refused)
@@ -360,6 +376,15 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
     the file are left as they are. Supervisor checks use the state after the import: file
     rows that are accepted plus people already stored. A subordinate of a refused row is
     refused too unless that supervisor is already stored (it then keeps its stored data).
+
+    Units are created when missing. With the parent-unit column (`RosterRow.parent_unit` not
+    None) the accepted rows set their unit's parent, creating the parent unit when missing;
+    an empty cell makes the unit top-level. All rows of a unit must name the same parent:
+    the first row that passes the row checks decides and rows naming another parent are
+    refused. A unit may not be its own parent, and rows that would close a loop in the unit
+    tree are refused; loops are looked for in the tree after the import, the stored parents
+    of the units no accepted row sets included. Without the column parents are left alone.
+
     Commits once; refused rows are not written.
     """
     plan = _check_rows(rows)
@@ -372,10 +397,34 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
         roster_id: roster_id_of.get(person.supervisor_id) if person.supervisor_id else None
         for roster_id, person in stored.items()
     }
-    _check_supervisors(plan, stored_supervisor)
+    stored_parent = await uow.people.unit_parents()
+    _check_parent_agreement(plan)
+    # Refusing people for a unit loop cascades to their subordinates, and refusing people
+    # for the supervisor tree can take away a unit's last row setting its parent, bringing
+    # back a stored parent that may close a unit loop: check both until nothing changes.
+    while True:
+        accepted_before = len(plan.accepted)
+        _check_unit_cycles(plan, stored_parent)
+        _check_supervisors(plan, stored_supervisor)
+        if len(plan.accepted) == accepted_before:
+            break
 
     accepted = plan.accepted
-    unit_ids, units_created = await uow.people.ensure_units({r.unit for r in accepted.values()})
+    parent_of = _declared_parents(accepted.values())
+    unit_ids, units_created = await uow.people.ensure_units(
+        {r.unit for r in accepted.values()} | {p for p in parent_of.values() if p}
+    )
+    new_parents: dict[int, int | None] = {}
+    units_reparented = 0
+    for unit, parent in parent_of.items():
+        if unit in stored_parent:
+            if stored_parent[unit] == parent:
+                continue
+            units_reparented += 1
+        elif parent is None:
+            continue  # created just now without a parent
+        new_parents[unit_ids[unit]] = unit_ids[parent] if parent else None
+    await uow.people.set_unit_parents(new_parents)
     new_rows = [row for rid, row in accepted.items() if rid not in stored]
     person_ids = {rid: person.id for rid, person in stored.items()}
     person_ids |= await uow.people.insert_many(
@@ -426,6 +475,7 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
         updated=len(changes),
         unchanged=unchanged,
         units_created=units_created,
+        units_reparented=units_reparented,
         refused=[plan.refusals[p] for p in sorted(plan.refusals)],
     )
     await uow.audit.record(
@@ -438,6 +488,7 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
             "unchanged": report.unchanged,
             "refused": len(report.refused),
             "units_created": units_created,
+            "units_reparented": units_reparented,
             "refusal_codes": dict(Counter(r.code.value for r in report.refused)),
         },
     )
@@ -494,7 +545,7 @@ def _row_problem(row: RosterRow) -> tuple[RefusalCode, str] | None:
         reason = zh.REFUSED_EMPTY_UNIT.format(line=row.line, name=row.name, roster_id=row.roster_id)
         return RefusalCode.EMPTY_UNIT, reason
     for name, limit in MAX_LENGTHS.items():
-        if len(getattr(row, name)) > limit:
+        if len(getattr(row, name) or "") > limit:
             label = zh.FIELD_LABELS[name]
             reason = zh.REFUSED_TOO_LONG.format(line=row.line, label=label, limit=limit)
             return RefusalCode.TOO_LONG, reason
@@ -506,7 +557,61 @@ def _row_problem(row: RosterRow) -> tuple[RefusalCode, str] | None:
             line=row.line, name=row.name, roster_id=row.roster_id
         )
         return RefusalCode.SELF_SUPERVISOR, reason
+    if row.parent_unit == row.unit:
+        reason = zh.REFUSED_SELF_PARENT_UNIT.format(line=row.line, unit=row.unit)
+        return RefusalCode.SELF_PARENT_UNIT, reason
     return None
+
+
+def _declared_parents(rows: Iterable[RosterRow]) -> dict[str, str | None]:
+    """The parent unit the rows set for their units (None: top-level); units not set are absent."""
+    return {row.unit: row.parent_unit or None for row in rows if row.parent_unit is not None}
+
+
+def _parent_text(parent: str | None) -> str:
+    return zh.PARENT_UNIT_NAMED.format(name=parent) if parent else zh.PARENT_UNIT_EMPTY
+
+
+def _check_parent_agreement(plan: _Plan) -> None:
+    """Refuse rows naming another parent unit than the unit's first accepted row (file order)."""
+    first: dict[str, RosterRow] = {}
+    for rid, row in list(plan.accepted.items()):
+        if row.parent_unit is None:
+            continue
+        decided = first.setdefault(row.unit, row)
+        if decided.parent_unit != row.parent_unit:
+            reason = zh.REFUSED_PARENT_UNIT_CONFLICT.format(
+                line=row.line,
+                unit=row.unit,
+                parent=_parent_text(row.parent_unit),
+                first_line=decided.line,
+                first_parent=_parent_text(decided.parent_unit),
+            )
+            plan.refuse(plan.position[rid], row, RefusalCode.PARENT_UNIT_CONFLICT, reason)
+
+
+def _check_unit_cycles(plan: _Plan, stored_parent: dict[str, str | None]) -> None:
+    """Refuse the rows setting the parent of a unit on a loop of the unit tree after import.
+
+    Units on the loop whose parent no accepted row sets keep their stored parent; one pass,
+    the caller repeats it while refusals change the tree.
+    """
+    declared = _declared_parents(plan.accepted.values())
+    final = dict(stored_parent)
+    final.update(declared)
+    chains: dict[str, str] = {}
+    for cycle in _cycles(final):
+        for index, unit in enumerate(cycle):
+            if unit in declared:
+                loop = [*cycle[index:], *cycle[:index]]
+                chains[unit] = _chain_text(loop, zh.UNIT_CYCLE_LONG)
+    if not chains:
+        return
+    for rid, row in list(plan.accepted.items()):
+        chain = chains.get(row.unit)
+        if chain is not None and row.parent_unit is not None:
+            reason = zh.REFUSED_PARENT_UNIT_CYCLE.format(line=row.line, chain=chain)
+            plan.refuse(plan.position[rid], row, RefusalCode.PARENT_UNIT_CYCLE, reason)
 
 
 def _check_supervisors(plan: _Plan, stored_supervisor: dict[str, str | None]) -> None:
@@ -558,16 +663,16 @@ def _check_supervisors(plan: _Plan, stored_supervisor: dict[str, str | None]) ->
             return
 
 
-def _chain_text(cycle: list[str]) -> str:
-    """The loop as "1 → 2 → 3 → 1", cut short when long so a refusal stays one line."""
+def _chain_text(cycle: list[str], long: str = zh.CYCLE_LONG) -> str:
+    """The loop as "1 → 2 → 3 → 1", cut short (with `long`) so a refusal stays one line."""
     if len(cycle) <= CYCLE_SHOWN:
         return " → ".join([*cycle, cycle[0]])
     shown = " → ".join(cycle[:CYCLE_SHOWN])
-    return zh.CYCLE_LONG.format(chain=shown, first=cycle[0], count=len(cycle))
+    return long.format(chain=shown, first=cycle[0], count=len(cycle))
 
 
 def _cycles(supervisor_of: dict[str, str | None]) -> list[list[str]]:
-    """Every cycle of the supervisor graph (each person has at most one supervisor)."""
+    """Every cycle of a graph where each node has at most one successor (supervisor, parent)."""
     done: set[str] = set()
     cycles: list[list[str]] = []
     for start in supervisor_of:
