@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -11,9 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 import pytest_asyncio
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -25,11 +35,12 @@ from telegram.error import (
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from tests.fakebot import FakeBotApi, FakeUser
+from tests.fakebot import FakeBotApi, FakeUser, UploadedFile
 
 pytestmark = pytest.mark.asyncio
 
 TOKEN = "123456:TEST-token"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ALICE = FakeUser(1001, "张三", username="zhangsan")
 BOB = FakeUser(1002, "李四")
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +69,25 @@ async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
 def keyboard(*data: str) -> InlineKeyboardMarkup:
     """One row of inline buttons whose text equals their callback data."""
     return InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d) for d in data]])
+
+
+def xlsx(*rows: tuple[object, ...]) -> bytes:
+    """An XLSX workbook with ``rows`` in its active sheet."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def read_xlsx(data: bytes) -> list[tuple[object, ...]]:
+    """The rows of the active sheet of an XLSX workbook."""
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))
 
 
 async def test_get_me_and_token_recorded(api: FakeBotApi, bot: Bot) -> None:
@@ -227,6 +257,248 @@ async def test_callback_query(api: FakeBotApi, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query.id)
     assert api.calls("answerCallbackQuery")[0].params["text"] == "好的"
+
+
+async def test_send_document_upload_and_resend(api: FakeBotApi, bot: Bot) -> None:
+    api.send_text(ALICE, "/export")
+    content = xlsx(("日期", "工作"), ("2026-03-02", "写报告"))
+    mark = api.mark()
+    sent = await bot.send_document(
+        ALICE.id,
+        content,
+        filename="工作日志 3月.xlsx",
+        caption="  本周日志 ",
+        reply_markup=keyboard("again"),
+    )
+    doc = sent.document
+    assert doc is not None
+    assert (doc.file_name, doc.mime_type, doc.file_size) == (
+        "工作日志 3月.xlsx",
+        XLSX_TYPE,
+        len(content),
+    )
+    assert doc.file_id and doc.file_unique_id
+    assert (sent.caption, sent.text, sent.message_id) == ("本周日志", None, 2)
+    assert sent.from_user.id == api.bot_id
+    assert sent.reply_markup == keyboard("again")
+
+    [reply] = await api.wait_for_reply(ALICE.id, since=mark)  # documents count as replies
+    assert reply == api.last_message_to(ALICE.id)
+    assert reply["document"]["file_name"] == "工作日志 3月.xlsx"
+    assert reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "again"
+    assert api.document_bytes(reply) == content
+    assert read_xlsx(api.document_bytes(reply)) == [("日期", "工作"), ("2026-03-02", "写报告")]
+    [call] = api.calls("sendDocument")
+    upload = call.params["document"]
+    assert isinstance(upload, UploadedFile)
+    assert (upload.filename, upload.content_type, upload.data) == (
+        "工作日志 3月.xlsx",
+        XLSX_TYPE,
+        content,
+    )
+    assert "bytes" in call.describe() and call.params["caption"] == "  本周日志 "
+    assert api.messages_to(ALICE.id) == ["本周日志"]  # a document stands for its caption
+    api.press_button(ALICE, sent.message_id, "again")  # its keyboard works like any other
+
+    # A known file_id is sent again without uploading; an InputFile from a stream works too.
+    again = await bot.send_document(ALICE.id, doc.file_id, reply_to_message_id=sent.message_id)
+    assert again.document is not None
+    assert (again.document.file_unique_id, again.caption) == (doc.file_unique_id, None)
+    assert again.reply_to_message is not None
+    assert again.reply_to_message.document.file_id == doc.file_id
+    assert api.document_bytes(again.document.file_id) == content
+    stream = InputFile(io.BytesIO(b"a,b\n1,2\n"), filename="log.csv")
+    csv = await bot.send_document(ALICE.id, stream)
+    assert csv.document is not None and csv.document.mime_type == "text/csv"
+    assert api.document_bytes(api.last_message_to(ALICE.id) or {}) == b"a,b\n1,2\n"
+    unnamed = await bot.send_document(ALICE.id, b"\x00\x01")
+    assert unnamed.document is not None
+    assert unnamed.document.mime_type == "application/octet-stream"
+    assert api.messages_to(ALICE.id) == ["本周日志", "", "", ""]
+
+    # What a user sent can be sent back by its file_id; its content is kept as well.
+    user_doc = api.send_document(ALICE, b"x,y\n", "mine.csv", "text/csv")["message"]["document"]
+    assert api.document_bytes(user_doc["file_id"]) == b"x,y\n"
+    echoed = await bot.send_document(ALICE.id, user_doc["file_id"], caption="原样返回")
+    assert echoed.document is not None and echoed.document.file_name == "mine.csv"
+    with pytest.raises(LookupError, match="no document"):
+        api.document_bytes("nope")
+    with pytest.raises(LookupError, match="no document"):
+        api.document_bytes(api.message(ALICE.id, 1) or {})  # a text message
+
+
+async def test_send_document_refusals(api: FakeBotApi, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_document(424242, b"data", filename="a.txt")
+    api.send_text(ALICE, "hi")
+    with pytest.raises(BadRequest, match=r"^File must be non-empty$"):
+        await bot.send_document(ALICE.id, b"", filename="empty.xlsx")
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.send_document(ALICE.id, "BQACAgIAAxkBAAI99999999")
+    with pytest.raises(BadRequest, match=r"(?i)can't fetch files from urls"):
+        await bot.send_document(ALICE.id, "https://example.invalid/report.xlsx")
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bot.send_document(ALICE.id, b"data", filename="a.txt", caption="字" * 1025)
+    with pytest.raises(BadRequest, match=r"(?i)parse_mode is not supported"):
+        await bot.send_document(ALICE.id, b"data", caption="<b>x</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)only supports inline keyboards"):
+        await bot.send_document(ALICE.id, b"data", reply_markup=ReplyKeyboardMarkup([["a"]]))
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+        await bot.send_document(ALICE.id, b"data", reply_to_message_id=99)
+    api.max_upload_bytes = 3
+    with pytest.raises(NetworkError, match=r"Request Entity Too Large"):
+        await bot.send_document(ALICE.id, b"data", filename="big.bin")
+    api.max_upload_bytes = 4
+    max_caption = await bot.send_document(ALICE.id, b"data", filename="a.txt", caption="字" * 1024)
+    assert max_caption.caption == "字" * 1024
+    assert max_caption.message_id == 2  # the refused sends used no message id
+    assert api.messages_to(ALICE.id) == ["字" * 1024]
+    assert [c.status for c in api.calls("sendDocument")] == [400] * 8 + [413, 200]
+    assert api.calls("sendDocument")[1].error == "Bad Request: file must be non-empty"
+
+    # A document has no text to edit; faults and rate limits apply to sendDocument too.
+    with pytest.raises(BadRequest, match=r"(?i)there is no text in the message to edit"):
+        await bot.edit_message_text("x", chat_id=ALICE.id, message_id=max_caption.message_id)
+    api.inject("sendDocument", "429", retry_after=3)
+    with pytest.raises(RetryAfter):
+        await bot.send_document(ALICE.id, b"data")
+    assert api.calls("sendDocument")[-1].fault == "429"
+
+
+async def test_raw_multipart_uploads(api: FakeBotApi) -> None:
+    api.send_text(ALICE, "hi")
+    url = f"{api.base_url}{TOKEN}/sendDocument"
+    async with aiohttp.ClientSession() as http:
+        form = aiohttp.FormData()
+        form.add_field("chat_id", str(ALICE.id))
+        form.add_field("caption", "123")  # stays a string
+        form.add_field("reply_markup", json.dumps(keyboard("ok").to_dict()))
+        form.add_field("document", b"PK\x03\x04", filename="r.xlsx", content_type=XLSX_TYPE)
+        async with http.post(url, data=form) as resp:
+            result = (await resp.json())["result"]
+        assert result["caption"] == "123"
+        assert result["document"]["mime_type"] == XLSX_TYPE
+        assert result["reply_markup"] == keyboard("ok").to_dict()
+
+        form = aiohttp.FormData()  # the document names its part through attach://
+        form.add_field("chat_id", str(ALICE.id))
+        form.add_field("document", "attach://file0")
+        form.add_field("file0", b"abc", filename="a.txt")  # no type: guessed from the name
+        async with http.post(url, data=form) as resp:
+            assert (await resp.json())["result"]["document"]["mime_type"] == "text/plain"
+
+        async with http.post(url, data={"chat_id": str(ALICE.id)}) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["description"] == (
+                "Bad Request: there is no document in the request"
+            )
+    uploaded = [api.message(ALICE.id, mid) or {} for mid in (2, 3)]
+    assert [api.document_bytes(m) for m in uploaded] == [b"PK\x03\x04", b"abc"]
+
+
+async def test_force_reply_markup(api: FakeBotApi, bot: Bot) -> None:
+    api.send_text(ALICE, "/log")
+    prompt = await bot.send_message(
+        ALICE.id, "今天做了什么？", reply_markup=ForceReply(input_field_placeholder="写报告")
+    )
+    assert prompt.reply_markup is None  # like Telegram: a Message only shows inline keyboards
+    recorded = api.last_message_to(ALICE.id)
+    assert recorded is not None
+    assert recorded["message_id"] == prompt.message_id
+    assert recorded["reply_markup"] == {"force_reply": True, "input_field_placeholder": "写报告"}
+    with pytest.raises(ValueError, match="no button"):
+        api.press_button(ALICE, prompt.message_id, "x")
+    # Editing the text keeps the record of the ForceReply; the same text is "not modified".
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_text(
+            "今天做了什么？", chat_id=ALICE.id, message_id=prompt.message_id
+        )
+    edited = await bot.edit_message_text("今天呢？", chat_id=ALICE.id, message_id=prompt.message_id)
+    assert edited.reply_markup is None
+    assert (api.last_message_to(ALICE.id) or {})["reply_markup"]["force_reply"] is True
+    selective = await bot.send_message(ALICE.id, "x", reply_markup=ForceReply(selective=True))
+    assert (api.message(ALICE.id, selective.message_id) or {})["reply_markup"] == {
+        "force_reply": True,
+        "selective": True,
+    }
+
+    garbage = [
+        {"force_reply": False},
+        {"force_reply": True, "input_field_placeholder": "字" * 65},
+        {"force_reply": True, "input_field_placeholder": ""},
+        {"force_reply": True, "selective": "yes"},
+        {"force_reply": True, "keyboard": [["a"]]},
+        {"keyboard": [["a"]]},
+        {"remove_keyboard": True},
+        ["inline_keyboard"],
+        "{not json",
+    ]
+    async with aiohttp.ClientSession() as http:
+        for markup in garbage:
+            body = {"chat_id": ALICE.id, "text": "x", "reply_markup": markup}
+            async with http.post(f"{api.base_url}{TOKEN}/sendMessage", json=body) as resp:
+                assert resp.status == 400, markup
+                assert (await resp.json())["description"].startswith("Bad Request: "), markup
+    assert api.messages_to(ALICE.id) == ["今天呢？", "x"]
+
+
+async def test_user_replies(api: FakeBotApi, bot: Bot) -> None:
+    start = api.send_text(ALICE, "/log")
+    prompt = await bot.send_message(
+        ALICE.id,
+        "今天做了什么？",
+        reply_markup=ForceReply(),
+        reply_to_message_id=start["message"]["message_id"],
+    )
+    assert prompt.reply_to_message is not None and prompt.reply_to_message.text == "/log"
+    await bot.edit_message_text("今天呢？", chat_id=ALICE.id, message_id=prompt.message_id)
+    recorded = api.last_message_to(ALICE.id)
+    assert recorded is not None
+
+    answer = api.send_text(ALICE, "写报告", reply_to=recorded)
+    replied = answer["message"]["reply_to_message"]
+    assert replied["from"] == api.bot_user
+    assert "reply_to_message" not in replied  # Telegram nests one level only
+    assert "reply_markup" not in replied  # the ForceReply is not part of the message
+    forged = api.send_text(ALICE, "我自己说的", reply_to=answer)  # the update itself
+    by_id = api.send_text(ALICE, "按编号", reply_to=prompt.message_id)
+    other = api.send_text(BOB, "hi")
+    bot_to_bob = await bot.send_message(BOB.id, "hello bob")
+    with pytest.raises(ValueError, match="no message 99"):
+        api.send_text(ALICE, "x", reply_to=99)
+    with pytest.raises(ValueError, match="can't reply in chat"):
+        api.send_text(ALICE, "x", reply_to=other)
+    with pytest.raises(ValueError, match="no message"):
+        api.send_text(ALICE, "x", reply_to=bot_to_bob.message_id + 10)
+    with pytest.raises(ValueError, match="reply_to must be"):
+        api.send_text(ALICE, "x", reply_to={"text": "no id"})
+
+    updates = await bot.get_updates()
+    got = {u.message.text: u.message for u in updates if u.message}
+    reply = got["写报告"].reply_to_message
+    assert reply is not None
+    assert reply.from_user is not None and reply.from_user.id == api.bot_id
+    assert reply.from_user.is_bot and reply.from_user.username == "worklog_test_bot"
+    assert (reply.message_id, reply.chat.id, reply.text) == (
+        prompt.message_id,
+        ALICE.id,
+        "今天呢？",
+    )
+    assert reply.date == prompt.date and reply.edit_date is not None
+    assert reply.reply_to_message is None
+    own = got["我自己说的"].reply_to_message
+    assert own is not None and own.from_user is not None
+    assert (own.from_user.id, own.text) == (ALICE.id, "写报告")
+    assert got["按编号"].reply_to_message.message_id == prompt.message_id
+    assert api.message(ALICE.id, by_id["message"]["message_id"])["reply_to_message"]["text"] == (
+        "今天呢？"
+    )
+    assert forged["message"]["message_id"] == answer["message"]["message_id"] + 1
+    # Replies work on the other kinds of user messages too.
+    photo = api.send_photo(ALICE, reply_to=recorded)
+    doc = api.send_document(ALICE, reply_to=recorded)
+    for update in (photo, doc):
+        assert update["message"]["reply_to_message"]["message_id"] == prompt.message_id
 
 
 async def test_user_edit_produces_edited_message(api: FakeBotApi, bot: Bot) -> None:
@@ -457,12 +729,16 @@ async def test_control_http_api(api: FakeBotApi, bot: Bot) -> None:
         got = await bot.get_updates()
         assert [u.message.text for u in got] == ["/start", "b0", "b1", "b2"]
         assert got[1].message.from_user.first_name == "User2002"
-        await bot.send_message(2002, "pong")
+        pong = await bot.send_message(2002, "pong")
         stats = await post("stats")
         assert stats["methods"]["sendMessage"] == 1
         assert (stats["pending_updates"], stats["confirmed_offset"]) == (4, 0)
         assert (await post("nope", 404))["description"] == "unknown action"
         assert "bad arguments" in (await post("send_text", 400, text="who?"))["description"]
+        reply = await post("send_text", user_id=2002, text="re", reply_to=pong.message_id)
+        assert reply["message"]["reply_to_message"]["text"] == "pong"
+        bad_reply = await post("send_text", 400, user_id=2002, text="re", reply_to=99)
+        assert "no message 99" in bad_reply["description"]
 
 
 async def test_application_end_to_end(api: FakeBotApi) -> None:
@@ -501,6 +777,66 @@ async def test_application_end_to_end(api: FakeBotApi) -> None:
         await app.stop()
     # Stopping the updater confirmed everything it had fetched.
     assert api.pending_updates() == []
+
+
+async def test_application_prompts_replies_and_exports(api: FakeBotApi) -> None:
+    """The bot asks with a ForceReply, accepts only replies to its prompt, exports an XLSX."""
+
+    async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(
+            "今天做了什么？", reply_markup=ForceReply(input_field_placeholder="工作内容")
+        )
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = update.effective_message
+        assert msg is not None and msg.reply_to_message is not None
+        replied = msg.reply_to_message
+        to_prompt = replied.from_user is not None and replied.from_user.id == context.bot.id
+        if to_prompt and replied.text == "今天做了什么？":
+            await msg.reply_text(f"已记录：{msg.text}")
+        else:
+            await msg.reply_text("请回复机器人的提问")
+
+    async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        data = xlsx(("姓名", "工作"), ("张三", "写报告"))
+        await update.effective_message.reply_document(
+            InputFile(data, filename="日志.xlsx"), caption="导出", reply_markup=keyboard("again")
+        )
+
+    app = Application.builder().token(TOKEN).base_url(api.base_url).build()
+    app.add_handler(CommandHandler("ask", ask))
+    app.add_handler(CommandHandler("export", export))
+    app.add_handler(MessageHandler(filters.TEXT & filters.REPLY, answer))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=5)
+        mark = api.mark()
+        api.send_text(ALICE, "/ask")
+        [prompt] = await api.wait_for_reply(ALICE.id, since=mark)
+        assert prompt == api.last_message_to(ALICE.id)
+        assert prompt["reply_markup"]["input_field_placeholder"] == "工作内容"
+
+        mark = api.mark()
+        mine = api.send_text(ALICE, "写报告", reply_to=prompt)
+        [ok] = await api.wait_for_reply(ALICE.id, since=mark)
+        assert ok["text"] == "已记录：写报告"
+        mark = api.mark()
+        api.send_text(ALICE, "伪造", reply_to=mine)  # a reply to the user's own message
+        [refused] = await api.wait_for_reply(ALICE.id, since=mark)
+        assert refused["text"] == "请回复机器人的提问"
+
+        mark = api.mark()
+        api.send_text(ALICE, "/export")
+        [sent] = await api.wait_for_reply(ALICE.id, since=mark)
+        assert (sent["caption"], sent["document"]["file_name"]) == ("导出", "日志.xlsx")
+        assert sent["document"]["mime_type"] == XLSX_TYPE
+        assert read_xlsx(api.document_bytes(sent)) == [("姓名", "工作"), ("张三", "写报告")]
+        api.press_button(ALICE, sent["message_id"], "again")
+        await app.updater.stop()
+        await app.stop()
 
 
 async def test_module_entry_point_serves_until_killed() -> None:

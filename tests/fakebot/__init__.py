@@ -1,8 +1,8 @@
 """A fake Telegram Bot API served over real HTTP on 127.0.0.1, for end-to-end tests.
 
-It serves what the bot calls (getMe, getUpdates, deleteWebhook, sendMessage, editMessageText,
-answerCallbackQuery, setMyCommands); any other method answers 404 like Telegram. Tests act as
-users, read what the bot did and inject faults::
+It serves what the bot calls (getMe, getUpdates, deleteWebhook, sendMessage, sendDocument,
+editMessageText, answerCallbackQuery, setMyCommands); any other method answers 404 like
+Telegram. Tests act as users, read what the bot did and inject faults::
 
     async with FakeBotApi() as api:
         bot = Bot("123:ABC", base_url=api.base_url, base_file_url=api.base_file_url)
@@ -11,6 +11,9 @@ users, read what the bot did and inject faults::
         api.send_text(user, "/start")
         [reply] = await api.wait_for_reply(user.id, since=mark)
         api.inject("sendMessage", "429", retry_after=1)
+        prompt = api.last_message_to(user.id)  # as recorded, with its reply_markup
+        api.send_text(user, "answer", reply_to=prompt)
+        xlsx = api.document_bytes(api.last_message_to(user.id))  # after a sendDocument
 
 All state lives in the event loop that runs the server: call the helpers from that loop.
 From another process, run ``python -m tests.fakebot --port N`` and use the ``/_control/``
@@ -18,13 +21,22 @@ routes (see ``control.py``).
 
 Modules: ``server`` (FakeBotApi, HTTP, call log, waiting), ``users`` (FakeUser, user
 actions), ``updates`` (update queue, getUpdates), ``methods`` (the other Bot API methods),
-``chats`` (stored chats and messages), ``faults`` (fault injection, rate limits), ``control``
-(the control routes), ``common`` (errors and helpers).
+``chats`` (stored chats, messages and documents), ``faults`` (fault injection, rate limits),
+``control`` (the control routes), ``common`` (errors, uploaded files and helpers).
 """
 
-from .common import ApiError
+from .common import ApiError, UploadedFile
 from .faults import FAULTS, Fault
 from .server import Call, FakeBotApi
 from .users import FakeUser, command_entities
 
-__all__ = ["FAULTS", "ApiError", "Call", "FakeBotApi", "FakeUser", "Fault", "command_entities"]
+__all__ = [
+    "FAULTS",
+    "ApiError",
+    "Call",
+    "FakeBotApi",
+    "FakeUser",
+    "Fault",
+    "UploadedFile",
+    "command_entities",
+]

@@ -1,4 +1,4 @@
-"""The chats and messages the fake knows about, shared by the users and the bot."""
+"""The chats, messages and files the fake knows about, shared by the users and the bot."""
 
 from __future__ import annotations
 
@@ -10,8 +10,28 @@ from typing import Any
 Message = dict[str, Any]
 
 
+def is_inline_markup(markup: Any) -> bool:
+    """Whether ``markup`` is an ``InlineKeyboardMarkup`` (the only kind a Message carries)."""
+    return isinstance(markup, dict) and isinstance(markup.get("inline_keyboard"), list)
+
+
+def telegram_view(msg: Message, *, as_reply: bool = False) -> Message:
+    """A deep copy of a stored message as Telegram shows it to the bot.
+
+    A message only carries an inline keyboard as ``reply_markup``: a ForceReply the bot sent
+    is recorded by the fake but never shown back. ``as_reply``: the copy is the
+    ``reply_to_message`` of another message, which holds no further ``reply_to_message``.
+    """
+    out = copy.deepcopy(msg)
+    if "reply_markup" in out and not is_inline_markup(out["reply_markup"]):
+        del out["reply_markup"]
+    if as_reply:
+        out.pop("reply_to_message", None)
+    return out
+
+
 class ChatsMixin:
-    """Chats, per-chat message ids and stored messages (the bot's and the users')."""
+    """Chats, per-chat message ids, stored messages (the bot's and the users') and files."""
 
     bot_id: int
     bot_name: str
@@ -21,6 +41,8 @@ class ChatsMixin:
     _messages: dict[tuple[int | str, int], Message]
     _bot_messages: dict[int | str, list[int]]
     _next_msg_id: dict[int | str, int]
+    _next_file: int
+    _files: dict[str, dict[str, Any]]
 
     @property
     def bot_user(self) -> dict[str, Any]:
@@ -33,13 +55,23 @@ class ChatsMixin:
         }
 
     def messages_to(self, chat_id: int | str) -> list[str]:
-        """Texts of the bot's messages in ``chat_id``, oldest first, edits applied."""
-        return [
-            self._messages[(chat_id, mid)]["text"] for mid in self._bot_messages.get(chat_id, ())
-        ]
+        """Texts of the bot's messages in ``chat_id``, oldest first, edits applied.
+
+        A document stands for its caption ("" without one).
+        """
+        out = []
+        for mid in self._bot_messages.get(chat_id, ()):
+            msg = self._messages[(chat_id, mid)]
+            out.append(msg["text"] if "text" in msg else msg.get("caption", ""))
+        return out
 
     def last_message_to(self, chat_id: int | str) -> Message | None:
-        """A copy of the bot's latest message in ``chat_id``, or ``None``."""
+        """A copy of the bot's latest message in ``chat_id`` (text or document), or ``None``.
+
+        The copy is the recorded message, edits applied, with the ``reply_markup`` the bot
+        sent (an inline keyboard or a ForceReply): pass its ``message_id`` to ``press_button``
+        or the message itself as ``reply_to`` of ``send_text``.
+        """
         mids = self._bot_messages.get(chat_id)
         return self.message(chat_id, mids[-1]) if mids else None
 
@@ -47,6 +79,21 @@ class ChatsMixin:
         """A copy of a stored message (bot's or user's) by chat and id, or ``None``."""
         msg = self._messages.get((chat_id, message_id))
         return copy.deepcopy(msg) if msg is not None else None
+
+    def document_bytes(self, source: Message | str) -> bytes:
+        """The content of a document the bot uploaded or a user sent.
+
+        ``source``: a message carrying a ``document`` (as recorded or returned by
+        ``wait_for_reply``), a ``message`` update, a ``Document`` dict or a ``file_id``.
+        """
+        file_id: Any = source
+        if isinstance(source, dict):
+            doc = source.get("document") or source.get("message", {}).get("document") or source
+            file_id = doc.get("file_id")
+        stored = self._files.get(file_id) if isinstance(file_id, str) else None
+        if stored is None:
+            raise LookupError(f"no document with file_id {file_id!r}")
+        return stored["data"]
 
     def _remember_chat(self, chat: dict[str, Any]) -> None:
         """Record a chat the bot may now write to."""
@@ -63,3 +110,20 @@ class ChatsMixin:
         if value is None:
             value = self.clock()
         return int(value.timestamp()) if isinstance(value, datetime) else int(value)
+
+    def _file(self, prefix: str) -> dict[str, str]:
+        """A fresh ``file_id`` / ``file_unique_id`` pair."""
+        self._next_file += 1
+        n = self._next_file
+        return {"file_id": f"{prefix}AgIAAxkBAAI{n:08d}", "file_unique_id": f"AQAD{n:08d}"}
+
+    def _new_document(self, data: bytes, file_name: str, mime_type: str) -> dict[str, Any]:
+        """Store a document's content under a fresh file id; returns its ``Document`` object."""
+        document = {
+            **self._file("BQAC"),
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+        self._files[document["file_id"]] = {"document": document, "data": bytes(data)}
+        return dict(document)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +30,18 @@ class ApiError(Exception):
         if self.parameters:
             out["parameters"] = self.parameters
         return out
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart/form-data request: its part's file name, type and bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"UploadedFile({self.filename!r}, {self.content_type!r}, {len(self.data)} bytes)"
 
 
 def bad(description: str) -> ApiError:

@@ -2,8 +2,9 @@
 
 POST a JSON object; the answer is ``{"ok": true, "result": ...}``. Actions:
 
-- ``send_text``: ``{"user_id": 7, "text": "hi", "first_name": "..."}`` (first_name optional);
-  the result is the queued update.
+- ``send_text``: ``{"user_id": 7, "text": "hi", "first_name": "...", "reply_to": 5}``
+  (first_name optional; reply_to, optional, is the id of a message of the private chat it
+  replies to); the result is the queued update.
 - ``send_texts``: ``{"messages": [{"user_id": .., "text": ..}, ...]}``, a batch for
   benchmarks; the result is ``{"count": n, "update_ids": [...]}``.
 - ``stats``: the result of ``FakeBotApi.stats()`` (call counts per method, queue state).
@@ -40,7 +41,10 @@ class ControlMixin(UsersMixin):
         """``send_text`` as the user named by ``user_id`` (and optionally ``first_name``)."""
         user_id = int(args["user_id"])
         user = FakeUser(user_id, str(args.get("first_name", f"User{user_id}")))
-        return self.send_text(user, str(args["text"]))
+        reply_to = args.get("reply_to")
+        return self.send_text(
+            user, str(args["text"]), reply_to=None if reply_to is None else int(reply_to)
+        )
 
     def _control_send_texts(self, args: dict[str, Any]) -> dict[str, Any]:
         """``send_texts``: one ``send_text`` per item of ``messages``."""

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import json
+import mimetypes
 import re
 from typing import Any
 
-from .chats import ChatsMixin, Message
-from .common import ApiError, as_int, bad
+from .chats import ChatsMixin, Message, is_inline_markup, telegram_view
+from .common import ApiError, UploadedFile, as_int, bad
 
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_PLACEHOLDER_LENGTH = 64
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload through the Bot API
+FORCE_REPLY_FIELDS = frozenset({"force_reply", "input_field_placeholder", "selective"})
 
 _BOT_COMMAND_NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -35,24 +39,69 @@ def _text(params: dict[str, Any]) -> str:
     return text
 
 
-def _inline_markup(params: dict[str, Any]) -> dict[str, Any] | None:
-    """The validated inline keyboard of ``reply_markup``, if any (the only kind supported)."""
+def _caption(params: dict[str, Any]) -> str:
+    """The ``caption`` of a media send, stripped like Telegram ("" when none)."""
+    if params.get("parse_mode"):
+        raise bad("parse_mode is not supported by the fake Bot API")
+    caption = str(params.get("caption") or "").strip()
+    if len(caption) > MAX_CAPTION_LENGTH:
+        raise bad("message caption is too long")
+    return caption
+
+
+def _load_markup(params: dict[str, Any]) -> Any:
+    """The ``reply_markup`` parameter, JSON-decoded when it came as a string."""
     markup = params.get("reply_markup")
     if isinstance(markup, str):
         try:
             markup = json.loads(markup)
         except ValueError:
             raise bad("can't parse reply keyboard markup JSON object") from None
+    return markup
+
+
+def _inline_markup(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The validated inline keyboard of ``reply_markup``, if any (edits allow nothing else)."""
+    return _checked_inline(_load_markup(params), "inline keyboards")
+
+
+def _send_markup(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The validated ``reply_markup`` of a send: an inline keyboard or a ForceReply, if any."""
+    markup = _load_markup(params)
+    if isinstance(markup, dict) and "force_reply" in markup:
+        return _checked_force_reply(markup)
+    return _checked_inline(markup, "inline keyboards and ForceReply")
+
+
+def _checked_inline(markup: Any, supported: str) -> dict[str, Any] | None:
+    """``markup`` when it is ``None`` or a valid inline keyboard; otherwise a 400."""
     if markup is None:
         return None
-    if not isinstance(markup, dict) or not isinstance(markup.get("inline_keyboard"), list):
-        raise bad("reply_markup: the fake Bot API only supports inline keyboards")
+    if not is_inline_markup(markup):
+        raise bad(f"reply_markup: the fake Bot API only supports {supported}")
     for row in markup["inline_keyboard"]:
         if not isinstance(row, list):
             raise bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
         for button in row:
             _check_button(button)
     return markup
+
+
+def _checked_force_reply(markup: dict[str, Any]) -> dict[str, Any]:
+    """A valid ``ForceReply`` object, or a 400."""
+    unknown = sorted(set(markup) - FORCE_REPLY_FIELDS)
+    if unknown:
+        raise bad(f"reply_markup: unexpected ForceReply field(s) {unknown}")
+    if markup["force_reply"] is not True:
+        raise bad("reply_markup: force_reply must be True")
+    if "selective" in markup and not isinstance(markup["selective"], bool):
+        raise bad("reply_markup: selective must be a Boolean")
+    placeholder = markup.get("input_field_placeholder")
+    if placeholder is not None and not (
+        isinstance(placeholder, str) and 1 <= len(placeholder) <= MAX_PLACEHOLDER_LENGTH
+    ):
+        raise bad("reply_markup: input_field_placeholder must have 1-64 characters")
+    return dict(markup)
 
 
 def _check_button(button: Any) -> None:
@@ -69,6 +118,7 @@ class MethodsMixin(ChatsMixin):
     """``_api_<snake_name>(params)`` answers Bot API method ``<name>`` or raises ApiError."""
 
     strict_chats: bool
+    max_upload_bytes: int
     _blocked: set[int]
     _open_queries: set[str]
     _commands: dict[tuple[str, str], list[dict[str, str]]]
@@ -89,28 +139,23 @@ class MethodsMixin(ChatsMixin):
         }
 
     def _api_send_message(self, params: dict[str, Any]) -> Message:
-        """sendMessage: plain text, optionally an inline keyboard and a replied-to message."""
+        """sendMessage: plain text, optionally a reply markup and a replied-to message."""
         chat = self._target_chat(params)
         text = _text(params)
-        markup = _inline_markup(params)
-        msg: Message = {
-            "message_id": self._alloc_message_id(chat["id"]),
-            "from": self.bot_user,
-            "chat": chat,
-            "date": self._date(),
-            "text": text,
-        }
-        replied = self._replied(params, chat["id"])
-        if replied is not None:
-            msg["reply_to_message"] = replied
-        if markup is not None:
-            msg["reply_markup"] = markup
-        self._messages[(chat["id"], msg["message_id"])] = msg
-        self._bot_messages.setdefault(chat["id"], []).append(msg["message_id"])
-        return dict(msg)
+        return self._send(chat, params, _send_markup(params), {"text": text})
+
+    def _api_send_document(self, params: dict[str, Any]) -> Message:
+        """sendDocument: an uploaded file (multipart) or a known ``file_id``, with a caption."""
+        chat = self._target_chat(params)
+        caption = _caption(params)
+        markup = _send_markup(params)
+        content: dict[str, Any] = {"document": self._document_param(params)}
+        if caption:
+            content["caption"] = caption
+        return self._send(chat, params, markup, content)
 
     def _api_edit_message_text(self, params: dict[str, Any]) -> Message:
-        """editMessageText of a bot message; the keyboard goes unless sent again."""
+        """editMessageText of a bot text message; the keyboard goes unless sent again."""
         if "chat_id" not in params:
             raise bad("chat_id is empty")
         msg = self._messages.get((params["chat_id"], as_int(params, "message_id")))
@@ -118,18 +163,23 @@ class MethodsMixin(ChatsMixin):
             raise bad("message to edit not found")
         if msg["from"]["id"] != self.bot_id:
             raise bad("message can't be edited")
+        if "text" not in msg:
+            raise bad("there is no text in the message to edit")
         text, markup = _text(params), _inline_markup(params)
-        if msg["text"] == text and msg.get("reply_markup") == markup:
+        # A ForceReply only acts when the message arrives: it is no keyboard to edit.
+        shown = msg.get("reply_markup") if is_inline_markup(msg.get("reply_markup")) else None
+        if msg["text"] == text and shown == markup:
             raise bad(
                 "message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message"
             )
         msg["text"] = text
-        msg.pop("reply_markup", None)
         if markup is not None:
             msg["reply_markup"] = markup
+        elif shown is not None:
+            del msg["reply_markup"]
         msg["edit_date"] = self._date()
-        return dict(msg)
+        return telegram_view(msg)
 
     def _api_answer_callback_query(self, params: dict[str, Any]) -> bool:
         """answerCallbackQuery: each query can be answered once."""
@@ -175,13 +225,64 @@ class MethodsMixin(ChatsMixin):
         return chat
 
     def _replied(self, params: dict[str, Any], chat_id: int | str) -> Message | None:
-        """A copy of the message named by ``reply_parameters``, if any."""
+        """The ``reply_to_message`` named by ``reply_parameters``, if any."""
         reply = params.get("reply_parameters")
         if isinstance(reply, str):
             reply = json.loads(reply)
         if not isinstance(reply, dict) or "message_id" not in reply:
             return None
         replied = self._messages.get((chat_id, int(reply["message_id"])))
-        if replied is None and not reply.get("allow_sending_without_reply"):
-            raise bad("message to be replied not found")
-        return copy.deepcopy(replied)
+        if replied is None:
+            if not reply.get("allow_sending_without_reply"):
+                raise bad("message to be replied not found")
+            return None
+        return telegram_view(replied, as_reply=True)
+
+    def _send(
+        self,
+        chat: dict[str, Any],
+        params: dict[str, Any],
+        markup: dict[str, Any] | None,
+        content: dict[str, Any],
+    ) -> Message:
+        """Store a new bot message with ``content`` in ``chat``; returns what Telegram answers."""
+        replied = self._replied(params, chat["id"])
+        msg: Message = {
+            "message_id": self._alloc_message_id(chat["id"]),
+            "from": self.bot_user,
+            "chat": chat,
+            "date": self._date(),
+        }
+        if replied is not None:
+            msg["reply_to_message"] = replied
+        msg.update(content)
+        if markup is not None:
+            msg["reply_markup"] = markup
+        self._messages[(chat["id"], msg["message_id"])] = msg
+        self._bot_messages.setdefault(chat["id"], []).append(msg["message_id"])
+        return telegram_view(msg)
+
+    def _document_param(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The ``Document`` of a sendDocument: a new upload (stored) or a known ``file_id``."""
+        value = params.get("document")
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        if value is None or value == "":
+            raise bad("there is no document in the request")
+        if isinstance(value, UploadedFile):
+            if not value.data:
+                raise bad("file must be non-empty")
+            if len(value.data) > self.max_upload_bytes:
+                raise ApiError(413, "Request Entity Too Large")
+            filename = value.filename or "document"
+            mime_type = value.content_type
+            if not mime_type or mime_type == "application/octet-stream":
+                guessed = mimetypes.guess_type(filename, strict=False)[0]
+                mime_type = guessed or "application/octet-stream"
+            return self._new_document(value.data, filename, mime_type)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            raise bad("the fake Bot API can't fetch files from URLs")
+        stored = self._files.get(value) if isinstance(value, str) else None
+        if stored is None:
+            raise bad("wrong file identifier/HTTP URL specified")
+        return dict(stored["document"])

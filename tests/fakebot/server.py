@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .common import ApiError, bad, json_response, sleep_on, wake
+from .common import ApiError, UploadedFile, bad, json_response, sleep_on, wake
 from .control import ControlMixin
 from .faults import FaultsMixin
-from .methods import MethodsMixin
+from .methods import MAX_UPLOAD_BYTES, MethodsMixin
 
 BOT_ID = 7_000_000_001
 DEFAULT_USERNAME = "worklog_test_bot"
@@ -30,6 +30,7 @@ API_METHODS = (
     "getUpdates",
     "deleteWebhook",
     "sendMessage",
+    "sendDocument",
     "editMessageText",
     "answerCallbackQuery",
     "setMyCommands",
@@ -37,7 +38,12 @@ API_METHODS = (
 
 # Form fields Telegram reads as plain strings; others are JSON-decoded (PTB encodes
 # non-string values as JSON in form bodies).
-STRING_PARAMS = frozenset({"text", "parse_mode", "callback_query_id", "url", "language_code"})
+STRING_PARAMS = frozenset(
+    {"text", "caption", "document", "parse_mode", "callback_query_id", "url", "language_code"}
+)
+
+# Methods whose answer is a new bot message (see ``wait_for_reply``).
+SEND_METHODS = frozenset({"sendMessage", "sendDocument"})
 
 
 @dataclass
@@ -77,7 +83,7 @@ class Call:
 
     def describe(self) -> str:
         """A one-line human-readable summary."""
-        keys = ("chat_id", "message_id", "text", "data", "offset", "timeout")
+        keys = ("chat_id", "message_id", "text", "caption", "document", "data", "offset", "timeout")
         shown = {k: self.params[k] for k in keys if k in self.params}
         if len(str(shown.get("text", ""))) > 60:
             shown["text"] = str(shown["text"])[:57] + "..."
@@ -96,8 +102,29 @@ def _decode(name: str, value: str) -> Any:
         return value
 
 
+async def _read_form(request: web.Request) -> dict[str, Any]:
+    """Fields of a urlencoded or multipart/form-data body; file parts become UploadedFile."""
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "Request Entity Too Large") from None
+    except (ValueError, web.HTTPException):
+        raise bad("can't parse request body") from None
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        if isinstance(value, str):
+            params[key] = _decode(key, value)
+        elif isinstance(value, bytes | bytearray):  # a part with a non-text content type
+            params[key] = _decode(key, bytes(value).decode("utf-8", "replace"))
+        else:  # web.FileField: a part with a file name
+            with value.file:
+                data = value.file.read()
+            params[key] = UploadedFile(value.filename, value.content_type, data)
+    return params
+
+
 async def _read_params(request: web.Request) -> dict[str, Any]:
-    """Query, JSON or form parameters of a Bot API request."""
+    """Query, JSON or form parameters (with uploaded files) of a Bot API request."""
     params = {key: _decode(key, value) for key, value in request.query.items()}
     if request.content_type == "application/json" and request.body_exists:
         try:
@@ -107,8 +134,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         if isinstance(body, dict):
             params.update(body)
     elif request.body_exists:
-        form = await request.post()
-        params.update((k, _decode(k, v)) for k, v in form.items() if isinstance(v, str))
+        params.update(await _read_form(request))
     chat_id = params.get("chat_id")
     if isinstance(chat_id, str) and re.fullmatch(r"-?\d+", chat_id.strip()):
         params["chat_id"] = int(chat_id)
@@ -142,6 +168,8 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         self.per_chat_limit = per_chat_limit
         self.global_limit = global_limit
         self.host = host
+        # Larger uploads answer 413 (at most MAX_UPLOAD_BYTES, the size the server reads).
+        self.max_upload_bytes = MAX_UPLOAD_BYTES
         self.tokens: set[str] = set()
         # "sendMessage" (in any case) -> ("sendMessage", self._api_send_message)
         self._handlers = {
@@ -172,6 +200,7 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         self._bot_messages: dict[int | str, list[int]] = {}
         self._next_msg_id: dict[int | str, int] = {}
         self._next_file = 0
+        self._files: dict[str, dict[str, Any]] = {}
         self._next_query = 0
         self._open_queries: set[str] = set()
         self._blocked: set[int] = set()
@@ -189,7 +218,8 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
             raise RuntimeError("FakeBotApi is already running")
         self._closing = False
         self._closing_event = asyncio.Event()
-        app = web.Application()
+        # Room for the largest upload plus the multipart overhead.
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("*", "/_control/{action}", self._handle_control)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -385,18 +415,20 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         *,
         since: int | None = None,
     ) -> list[dict[str, Any]]:
-        """``count`` new bot messages to ``chat_id`` after ``since`` (default: the last mark).
+        """``count`` new bot messages (texts or documents) to ``chat_id`` after ``since``.
 
-        Returns the stored messages, edits applied, oldest first.
+        ``since`` defaults to the last mark. Returns the stored messages, edits applied, oldest
+        first, with the ``reply_markup`` the bot sent.
         """
 
         def match(call: Call) -> bool:
-            return call.method == "sendMessage" and call.ok and call.result["chat"]["id"] == chat_id
+            return call.method in SEND_METHODS and call.ok and call.result["chat"]["id"] == chat_id
 
         def failure(found: list[Call]) -> str:
+            got = [c.text if c.text is not None else c.params.get("document") for c in found]
             return (
                 f"expected {count} new message(s) to chat {chat_id} within {timeout}s, "
-                f"got {len(found)}: {[c.text for c in found]!r}"
+                f"got {len(found)}: {got!r}"
             )
 
         start = self._last_mark if since is None else since

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .chats import Message, telegram_view
 from .updates import UpdatesMixin
 
 Date = datetime | int | None
 Update = dict[str, Any]
+# What a user may reply to: a stored message (as recorded, e.g. ``last_message_to``), the
+# ``message`` update that carried it (as ``send_text`` returns) or its ``message_id``.
+ReplyTo = Message | Update | int | None
 
 _COMMAND_RE = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")
 
@@ -76,16 +80,34 @@ class UsersMixin(UpdatesMixin):
     _blocked: set[int]
 
     def send_text(
-        self, user: FakeUser, text: str, date: Date = None, *, chat: dict[str, Any] | None = None
+        self,
+        user: FakeUser,
+        text: str,
+        date: Date = None,
+        *,
+        chat: dict[str, Any] | None = None,
+        reply_to: ReplyTo = None,
     ) -> Update:
-        """``user`` sends ``text`` (in ``chat``, default: private chat); returns the update."""
-        return self._user_message(user, date, _with_text("text", text, "entities"), chat)
+        """``user`` sends ``text`` (in ``chat``, default: private chat); returns the update.
 
-    def send_photo(self, user: FakeUser, caption: str | None = None, date: Date = None) -> Update:
+        ``reply_to``: the message of that chat it replies to (the bot's or a user's), which
+        the update carries as ``reply_to_message`` like Telegram does.
+        """
+        content = _with_text("text", text, "entities")
+        return self._user_message(user, date, content, chat, reply_to)
+
+    def send_photo(
+        self,
+        user: FakeUser,
+        caption: str | None = None,
+        date: Date = None,
+        *,
+        reply_to: ReplyTo = None,
+    ) -> Update:
         """``user`` sends a photo (three sizes) with an optional caption; returns the update."""
         sizes = [{**self._file("AgAC"), "width": s, "height": s} for s in (90, 320, 800)]
         content = {"photo": sizes, **_with_text("caption", caption, "caption_entities")}
-        return self._user_message(user, date, content)
+        return self._user_message(user, date, content, reply_to=reply_to)
 
     def send_document(
         self,
@@ -95,16 +117,16 @@ class UsersMixin(UpdatesMixin):
         mime_type: str = "text/plain",
         caption: str | None = None,
         date: Date = None,
+        *,
+        reply_to: ReplyTo = None,
     ) -> Update:
-        """``user`` sends a file (only its size is kept) with an optional caption."""
-        document = {
-            **self._file("BQAC"),
-            "file_name": filename,
-            "mime_type": mime_type,
-            "file_size": len(data),
-        }
+        """``user`` sends a file with an optional caption (its ``file_id`` can be sent back).
+
+        The content is kept: see ``document_bytes``.
+        """
+        document = self._new_document(data, filename, mime_type)
         content = {"document": document, **_with_text("caption", caption, "caption_entities")}
-        return self._user_message(user, date, content)
+        return self._user_message(user, date, content, reply_to=reply_to)
 
     def send_sticker(self, user: FakeUser, emoji: str = "👍", date: Date = None) -> Update:
         """``user`` sends a sticker; returns the update."""
@@ -158,7 +180,7 @@ class UsersMixin(UpdatesMixin):
         query = {
             "id": str(4_000_000_000_000_000_000 + self._next_query),
             "from": user.to_dict(),
-            "message": copy.deepcopy(msg),
+            "message": telegram_view(msg),
             "chat_instance": str(-(7_000_000_000_000_000_000 + user.id)),
             "data": data,
         }
@@ -197,21 +219,40 @@ class UsersMixin(UpdatesMixin):
         date: Date,
         content: dict[str, Any],
         chat: dict[str, Any] | None = None,
+        reply_to: ReplyTo = None,
     ) -> dict[str, Any]:
         """Queue a ``message`` update from ``user`` with ``content``; returns the update."""
         chat = dict(chat) if chat else user.chat()
+        replied = None if reply_to is None else self._reply_target(chat["id"], reply_to)
         self._remember_chat(chat)
         msg = {
             "message_id": self._alloc_message_id(chat["id"]),
             "from": user.to_dict(),
             "chat": chat,
             "date": self._date(date),
-            **content,
         }
+        if replied is not None:
+            msg["reply_to_message"] = replied
+        msg.update(content)
         return self.enqueue({"message": msg})
 
-    def _file(self, prefix: str) -> dict[str, str]:
-        """A fresh ``file_id`` / ``file_unique_id`` pair (the fake keeps no file content)."""
-        self._next_file += 1
-        n = self._next_file
-        return {"file_id": f"{prefix}AgIAAxkBAAI{n:08d}", "file_unique_id": f"AQAD{n:08d}"}
+    def _reply_target(self, chat_id: int | str, reply_to: Message | Update | int) -> Message:
+        """The ``reply_to_message`` of a user message replying to ``reply_to`` in a chat.
+
+        The message must exist in that chat; its stored version (edits applied) is used.
+        """
+        if isinstance(reply_to, dict) and "message_id" not in reply_to:
+            reply_to = reply_to.get("message") or {}  # a ``message`` update
+        if isinstance(reply_to, dict):
+            if "message_id" not in reply_to:
+                raise ValueError("reply_to must be a message, a message update or a message id")
+            other = reply_to.get("chat", {}).get("id", chat_id)
+            if other != chat_id:
+                raise ValueError(f"can't reply in chat {chat_id} to a message of chat {other}")
+            message_id = int(reply_to["message_id"])
+        else:
+            message_id = int(reply_to)
+        stored = self._messages.get((chat_id, message_id))
+        if stored is None:
+            raise ValueError(f"no message {message_id} in chat {chat_id} to reply to")
+        return telegram_view(stored, as_reply=True)
