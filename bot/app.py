@@ -28,6 +28,7 @@ from services.entries import EntryService, LogPolicy
 from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
+from services.review import ReviewService
 from services.roster import RosterService
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -66,14 +67,16 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
 
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
     extractor = CollaboratorExtractor((), ())
+    policy = LogPolicy(config.logging, calendar, extractor)
     services = Services(
         clock=clock,
         rules=config.logging,
-        entries=EntryService(uow, clock, LogPolicy(config.logging, calendar, extractor)),
+        entries=EntryService(uow, clock, policy),
         identity=IdentityService(uow, clock, config.logging.tz),
         roster=RosterService(uow, clock),
         inbox=InboxService(uow, clock),
         outbox=OutboxService(uow, clock),
+        review=ReviewService(uow, clock, policy, config.review),
     )
     return Wiring(services, uow, extractor, outbox_wake)
 

@@ -9,7 +9,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from services.policy import LoggingRules
+from services.policy import LoggingRules, ReviewRules
 
 ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
 ENV_DATABASE_URL = "WORKLOG_DATABASE_URL"
@@ -59,6 +59,7 @@ class Config:
     logging: LoggingRules = field(default_factory=LoggingRules)
     invites: InviteConfig = field(default_factory=InviteConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    review: ReviewRules = field(default_factory=ReviewRules)
     log_level: str = "INFO"
 
 
@@ -68,6 +69,7 @@ _SECTIONS: dict[str, type] = {
     "logging": LoggingRules,
     "invites": InviteConfig,
     "calendar": CalendarConfig,
+    "review": ReviewRules,
 }
 
 
@@ -135,6 +137,14 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
         raise ConfigError("logging.rollover_hour must be between 0 and 12")
     if rules.backfill_window < 0:
         raise ConfigError("logging.backfill_window must not be negative")
+    review = cfg.review
+    for name in ("team_page_size", "review_page_size", "check_sample_size", "text_limit"):
+        if not 1 <= getattr(review, name) <= 1000:
+            raise ConfigError(f"review.{name} must be between 1 and 1000")
+    if review.check_max_per_person < 1 or review.review_file_over < 1:
+        raise ConfigError("review.check_max_per_person and review.review_file_over must be >= 1")
+    if review.check_weight_low_completeness < 0 or review.check_weight_weak_entry < 0:
+        raise ConfigError("review.check_weight_* must not be negative")
     try:
         rules.tz  # noqa: B018 - validates the zone name early
     except Exception as exc:

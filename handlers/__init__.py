@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import cadre, common, start
+from handlers import cadre, common, review, start
 
 AUTH_GROUP = -1
 
@@ -34,9 +34,16 @@ def register(app: Application) -> None:
         ("reflect", cadre.cmd_reflect),
         ("leave", cadre.cmd_leave),
         ("help", cadre.cmd_help),
+        ("team", review.cmd_team),
+        ("check", review.cmd_check),
+        ("review", review.cmd_review),
+        ("comment", review.cmd_comment),
+        ("comments", review.cmd_comments),
+        ("evaluate", review.cmd_evaluate),
     ]:
         app.add_handler(CommandHandler(name, callback, filters=private & new))
     app.add_handler(MessageHandler(private & new & filters.COMMAND, cadre.cmd_unknown))
+    app.add_handler(MessageHandler(private & new & filters.TEXT & filters.REPLY, review.on_reply))
     app.add_handler(MessageHandler(private & new & filters.TEXT, cadre.on_text))
     app.add_handler(
         MessageHandler(private & new & (filters.PHOTO | filters.Document.ALL), cadre.on_photo)
@@ -48,5 +55,6 @@ def register(app: Application) -> None:
         )
     )
     app.add_handler(MessageHandler(private & new, cadre.on_unsupported))
+    app.add_handler(CallbackQueryHandler(review.on_button, pattern=r"^(?:tm|rv|ck):"))
     app.add_handler(CallbackQueryHandler(cadre.on_button))
     app.add_error_handler(common.on_error)

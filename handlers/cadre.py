@@ -13,7 +13,6 @@ from handlers.context import WorklogContext
 from services import zh
 from services.entries import EntrySource
 from services.errors import UsageError
-from services.identity import Role
 from services.outbox import Confirm
 
 NUMBER_AND_TEXT = re.compile(r"^(\d{1,3})(?:\s+(.*))?$", re.S)
@@ -250,12 +249,16 @@ async def cmd_leave(update: Update, context: WorklogContext) -> None:
 
 async def cmd_help(update: Update, context: WorklogContext) -> None:
     """/help: what this person may do."""
-    actor, rules = context.require_actor(), context.services.rules
+    rules = context.services.rules
+    powers = await context.services.review.powers(context.require_actor().person_id)
     text = zh.HELP_CADRE.format(rollover=rules.rollover_hour, window=rules.backfill_window)
-    if Role.SUPERVISOR in actor.roles:
-        text += zh.HELP_SUPERVISOR
-    if Role.RATER in actor.roles:
+    text += zh.HELP_OWN_COMMENTS
+    if powers.reports:
+        text += zh.HELP_SUPERVISOR.format(count=powers.reports)
+    if powers.rater:
         text += zh.HELP_RATER
+    if powers.admin:
+        text += zh.HELP_ADMIN
     assert update.message is not None
     await update.message.reply_text(text)
 

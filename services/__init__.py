@@ -14,6 +14,7 @@ from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
 from services.policy import LoggingRules
+from services.review import ReviewService
 from services.roster import RosterService
 
 
@@ -26,3 +27,4 @@ class Services:
     roster: RosterService
     inbox: InboxService
     outbox: OutboxService
+    review: ReviewService

@@ -74,6 +74,18 @@ class LogPolicy:
             self.rules.tz,
         )
 
+    def completeness(
+        self, period: Period, logged: set[date], absences: Sequence[Absence], today: date
+    ) -> Completeness:
+        """Completeness over the period's working days up to today, absences excusing days."""
+        excused = {
+            day
+            for a in absences
+            for day in _days_in(max(a.start_date, period.start), min(a.end_date, period.end))
+        }
+        working = expected_days(period, self.calendar, until=today)
+        return completeness(working, logged, excused, today)
+
     def editable(self, work_date: date, today: date) -> bool:
         """Today's entries and those inside the backfill window may still change."""
         return work_date == today or backfill_allowed(
@@ -657,33 +669,33 @@ class EntryService:
     def _completeness(
         self, period: Period, logged: set[date], absences: Sequence[Absence], today: date
     ) -> Completeness:
-        excused = {
-            day
-            for a in absences
-            for day in _days_in(max(a.start_date, period.start), min(a.end_date, period.end))
-        }
-        working = expected_days(period, self.policy.calendar, until=today)
-        return completeness(working, logged, excused, today)
+        return self.policy.completeness(period, logged, absences, today)
 
     async def activity_of(self, scope: PeopleScope, period: Period) -> dict[int, Activity]:
-        """Completeness and entry counts of everyone in `scope` over `period`.
-
-        Four queries whatever the scope's size (a team, a unit, the city); people without
-        entries or absences get their row too.
-        """
-        today = self.today()
+        """Completeness and entry counts of everyone in `scope` over `period`."""
         async with self.uow() as uow:
-            people = await uow.people.ids_in(scope)
-            logged = await uow.entries.logged_days(scope, period.start, period.end)
-            absences = await uow.entries.excused_spans(scope, period.start, period.end)
-            counts = await uow.entries.counts(scope, period.start, period.end)
-        return {
-            pid: Activity(
-                self._completeness(period, logged.get(pid, set()), absences.get(pid, []), today),
-                counts.get(pid, NO_ENTRIES),
-            )
-            for pid in people
-        }
+            return await activity_in(uow, self.policy, scope, period, self.today())
+
+
+async def activity_in(
+    uow: UnitOfWork, policy: LogPolicy, scope: PeopleScope, period: Period, today: date
+) -> dict[int, Activity]:
+    """Completeness and entry counts of everyone in `scope` over `period`, inside `uow`.
+
+    Four queries whatever the scope's size (a team, a unit, the city); people without
+    entries or absences get their row too.
+    """
+    people = await uow.people.ids_in(scope)
+    logged = await uow.entries.logged_days(scope, period.start, period.end)
+    absences = await uow.entries.excused_spans(scope, period.start, period.end)
+    counts = await uow.entries.counts(scope, period.start, period.end)
+    return {
+        pid: Activity(
+            policy.completeness(period, logged.get(pid, set()), absences.get(pid, []), today),
+            counts.get(pid, NO_ENTRIES),
+        )
+        for pid in people
+    }
 
 
 def _one_line(text: str) -> str:

@@ -21,3 +21,26 @@ class LoggingRules:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class ReviewRules:
+    """How supervisors' views page and how a spot check (抽查) draws its sample."""
+
+    # /team lists this many people per message; more reports page with buttons.
+    team_page_size: int = 20
+    # /review shows this many entries per page (◀ ▶).
+    review_page_size: int = 15
+    # A period with more entries than this comes as an XLSX file instead of pages.
+    review_file_over: int = 150
+    # Entries sampled by one /check, and at most this many of one person when others have some.
+    check_sample_size: int = 5
+    check_max_per_person: int = 2
+    # Extra sampling weight for a person's shortfall in completeness (0..1) and per weakness
+    # of an entry (very short, generic, repeated).
+    check_weight_low_completeness: float = 2.0
+    check_weight_weak_entry: float = 1.5
+    # An entry with at most this many letters, digits or characters counts as very short.
+    check_short_chars: int = 8
+    # The longest comment, evaluation or spot-check remark a supervisor may write.
+    text_limit: int = 500

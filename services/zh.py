@@ -134,13 +134,121 @@ HELP_CADRE = (
     "凌晨{rollover}点前发的消息记入前一天。\n"
     "可补记最近{window}个工作日。"
 )
-HELP_SUPERVISOR = "\n【上级】抽查、调阅下属日志的功能即将开通。"
-HELP_RATER = "\n【评定】等次评定功能即将开通。"
+HELP_SUPERVISOR = (
+    "\n【上级】您有{count}名直接下属：\n"
+    "/team [本月] 下属完成情况\n"
+    "/check [姓名] 抽查日志\n"
+    "/review 姓名 [11月] 调阅日志\n"
+    "/comment 姓名 + 内容  正面点评（- 为负面）\n"
+    "/comments 姓名 [2026] 正面、负面清单\n"
+    "/evaluate 姓名 内容  本季度领导评鉴"
+)
+HELP_RATER = (
+    "\n【评定】可调阅、点评本单位及下级单位干部：\n"
+    "/review 姓名 [期间]  /comments 姓名\n"
+    "/comment 姓名 + 内容"
+)
+HELP_ADMIN = "\n【管理员】可调阅全市干部日志：/review 姓名 [期间]  /comments 姓名"
+HELP_OWN_COMMENTS = "\n/comments 查看上级对您的点评"
 
 INTERNAL_ERROR = "处理时出错了，已记录问题。请稍后再试。"
 UPDATE_PARKED = "这条消息暂时无法处理，已留存，管理员会跟进。请稍后再试或换种写法。"
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用命令。"
 EDITED_MESSAGE_HEAD = "已按修改后的消息更新 {date} 的日志："
+
+# Supervisors, raters and admins (下管一级): /team, /check, /review, /comment, /evaluate
+PERIOD_HINT = "期间可写：本月、上月、11月、2026-11、2026Q4、2026H2、2026。"
+BAD_PERIOD = "看不懂期间「{text}」。\n" + PERIOD_HINT
+FUTURE_PERIOD = "{label} 还没有开始。\n" + PERIOD_HINT
+NO_REPORTS = "花名册中您没有直接下属，无法查看团队或抽查。\n如有出入，请联系单位管理员。"
+NO_REACH = {
+    "review": "调阅只能针对您的直接下属（下管一级）。花名册中您没有直接下属。",
+    "comments": "只能查看您直接下属的点评清单。花名册中您没有直接下属。",
+    "comment": "点评只能针对您的直接下属（下管一级）。花名册中您没有直接下属。",
+    "check": "抽查只能针对您的直接下属。花名册中您没有直接下属。",
+    "evaluate": "领导评鉴只能针对您的直接下属。花名册中您没有直接下属。",
+}
+NOT_IN_REACH = (
+    "在您可以查看的人员中没有找到「{name}」。\n请核对姓名或工号；/team 可查看您的直接下属。"
+)
+AMBIGUOUS_NAME = "有多位「{name}」，请改用工号，例如 /{command} 工号："
+CANDIDATE = "{id} {name}（{unit}·{position}）"
+LOST_REACH = "您已不能查看此人的日志（花名册已变更）。"
+REVIEW_TEXT_TOO_LONG = "内容太长（超过{limit}字），请精简后再发。"
+
+TEAM_HEAD = "{label} 下属完成情况（{total}人）"
+TEAM_TO_DATE = "截至今天，今日已记{today}人"
+TEAM_LINE = "{n}. {name} {logged}/{expected}天 {rate}"
+TEAM_EXCUSED = " 假{days}天"
+TEAM_TODAY_YES = " ✅今日已记"
+TEAM_TODAY_NO = " ⚠️今日未记"
+TEAM_PAGE = "第{page}/{pages}页"
+TEAM_FOOT = "/review 姓名 调阅  /check 抽查"
+RATE_NONE = "无应记"
+BUTTON_PREVIOUS = "◀ 上一页"
+BUTTON_NEXT = "下一页 ▶"
+
+REVIEW_USAGE = "用法：/review 姓名或工号 [期间]\n例如：/review 张三 11月\n" + PERIOD_HINT
+REVIEW_HEAD = "{name}（{roster_id}·{unit}）{label} 工作日志 {count}条"
+REVIEW_EMPTY = "这段时间没有记录。"
+REVIEW_CHANGED_MARK = "【已修改】"
+REVIEW_FILE = "{name} {label} 共{count}条，条目较多，已整理成表格文件发送。"
+REVIEW_FILE_CAPTION = "{name} {label} 工作日志（{count}条）"
+REVIEW_SHEET_TITLE = "工作日志"
+REVIEW_SHEET_HEADER = (
+    "日期",
+    "序号",
+    "内容",
+    "类别",
+    "合作者或服务对象",
+    "补记",
+    "已修改",
+    "已撤回",
+)
+YES = "是"
+
+CHECK_HEAD = "抽查 {label}{whom}：{count}条"
+CHECK_POOL = "（从{candidates}条中按完成率和内容抽取）"
+CHECK_WHOM = "·{name}"
+CHECK_LINE = "{n}. {name} {date}第{item}条：{text}"
+CHECK_REASONS = {
+    "short": "过短",
+    "generic": "笼统",
+    "repeated": "重复",
+    "low_completeness": "完成率低",
+}
+CHECK_REASON_NOTE = "（{reasons}）"
+CHECK_VERDICT = {"good": "👍", "poor": "👎"}
+CHECK_REMARK_LINE = "   意见：{remark}"
+CHECK_FOOT = "逐条点 👍 或 👎；点 👎 后可回复写明问题，会转告本人。"
+CHECK_NOTHING = "{label}下属还没有可抽查的日志。"
+CHECK_VERDICT_SAVED = "第{n}条：{mark}"
+REMARK_PROMPT = "请直接回复本消息，写明第{n}条的问题（{name}：{text}）。\n#抽查{item}"
+REMARK_PLACEHOLDER = "指出问题，例如：内容过于笼统，请写明做了什么"
+REMARK_USAGE = "意见是空的。请回复抽查消息，写明问题。"
+REMARK_SAVED = "已记录对{name}第{n}条的意见，并已转告本人。"
+REMARK_TO_CADRE = "上级{checker}抽查了您{date}第{n}条日志：{entry}\n意见：{remark}"
+
+COMMENT_USAGE = (
+    "用法：/comment 姓名或工号 + 内容（正面）\n或：/comment 姓名或工号 - 内容（负面）\n"
+    "例如：/comment 张三 + 招商项目跟进及时"
+)
+COMMENT_SAVED_POSITIVE = "已给{name}记正面点评，并已告知本人：{text}"
+COMMENT_SAVED_NEGATIVE = "已给{name}记负面点评，并已告知本人：{text}"
+COMMENT_TO_CADRE_POSITIVE = "上级{author}对您的工作给予正面点评：{text}"
+COMMENT_TO_CADRE_NEGATIVE = "上级{author}对您的工作提出意见：{text}\n请注意改进。"
+COMMENTS_HEAD = "{name} {label} 点评"
+COMMENTS_OWN_HEAD = "您 {label} 收到的点评"
+COMMENTS_POSITIVE = "【正面清单】{count}条"
+COMMENTS_NEGATIVE = "【负面清单】{count}条"
+COMMENTS_LINE = "{date} {author}：{text}"
+COMMENTS_NONE = "（无）"
+
+EVALUATE_USAGE = (
+    "用法：/evaluate 姓名或工号 评鉴内容\n例如：/evaluate 张三 本季度招商任务完成突出，作风扎实"
+)
+EVALUATION_SAVED = "已保存对{name} {quarter} 的领导评鉴。"
+EVALUATION_REPLACED = "已更新对{name} {quarter} 的领导评鉴（原内容已留档）。"
 
 # The roster import and invite links (the admin reads these in the CLI)
 
@@ -151,6 +259,7 @@ FIELD_LABELS = {
     "position": "职务",
     "supervisor_id": "上级工号",
     "role": "角色",
+    "parent_unit": "上级单位",
 }
 FILE_NOT_FOUND = "找不到花名册文件：{path}"
 FILE_UNREADABLE = "无法读取花名册文件 {path}：{error}"
@@ -172,11 +281,21 @@ REFUSED_SUPERVISOR_REFUSED = (
     "第{line}行：上级 {supervisor_id}（第{supervisor_line}行）未导入，本行也未导入"
 )
 CYCLE_LONG = "{chain} → …… → {first}（共{count}人）"
+REFUSED_SELF_PARENT_UNIT = "第{line}行：单位「{unit}」的上级单位是它本身"
+REFUSED_PARENT_UNIT_CONFLICT = (
+    "第{line}行：单位「{unit}」的上级单位写为{parent}，而第{first_line}行写为{first_parent}；"
+    "同一单位各行的上级单位须一致"
+)
+PARENT_UNIT_NAMED = "「{name}」"
+PARENT_UNIT_EMPTY = "空"
+REFUSED_PARENT_UNIT_CYCLE = "第{line}行：上级单位关系形成循环 {chain}"
+UNIT_CYCLE_LONG = "{chain} → …… → {first}（共{count}个单位）"
 REPORT_SUMMARY = (
     "花名册导入完成：新增 {created} 人，更新 {updated} 人，未变 {unchanged} 人，"
     "未导入 {refused} 行。"
 )
 REPORT_UNITS = "新建单位 {count} 个。"
+REPORT_UNITS_REPARENTED = "调整上级单位 {count} 个。"
 REPORT_REFUSED_HEAD = "未导入的行（请修改文件后重新导入，已导入的不会重复）："
 INVITES_SUMMARY = "已生成 {count} 个邀请链接，{expires} 前有效，每个链接只能用一次。"
 INVITES_LINE = "{roster_id} {name} {link}"

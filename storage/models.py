@@ -212,17 +212,84 @@ class Absence(Base):
 
 
 class AuditLog(Base):
-    """Append-only record of bindings, refusals and reads of other people's logs."""
+    """Append-only record of bindings, refusals and reads of other people's logs.
+
+    A read of someone else's log is action "read" (a refused attempt "read_refused") with
+    the command it came through; `worklog audit` prints the trail by person and date.
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     action: Mapped[str] = mapped_column(String(50), index=True)
-    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
-    subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    # The command or page the action came through ("review", "team", "web:review", ...).
+    command: Mapped[str | None] = mapped_column(String(30))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SpotCheck(Base):
+    """A recorded spot check (抽查): who checked, when, over which period and (optionally) whom."""
+
+    __tablename__ = "spot_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checker_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # The one report checked, or None when the sample was drawn from the whole team.
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    period: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SpotCheckItem(Base):
+    """One sampled entry of a spot check and what the checker said about it (指出问题)."""
+
+    __tablename__ = "spot_check_items"
+    __table_args__ = (UniqueConstraint("check_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("spot_checks.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the number shown in the check, from 1
+    # Why the sample leaned towards it ("short,generic,repeated,low_completeness"), may be "".
+    reasons: Mapped[str] = mapped_column(String(100), default="")
+    verdict: Mapped[str | None] = mapped_column(String(10))  # "good" / "poor"
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    remark: Mapped[str | None] = mapped_column(Text)
+    remarked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Comment(Base):
+    """A supervisor's positive or negative comment (点评), kept on 正面清单 / 负面清单."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_subject_created", "subject_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    positive: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Evaluation(Base):
+    """领导评鉴: the supervisor's evaluation on a cadre's quarterly 5+2 form, one per quarter."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("subject_id", "quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    quarter: Mapped[str] = mapped_column(String(8))  # "2026Q4"
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class InboxUpdate(Base):

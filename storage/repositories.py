@@ -12,14 +12,27 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Absence,
     AuditLog,
+    Comment,
     EntryHistory,
+    Evaluation,
     InboxStatus,
     InboxUpdate,
     Invite,
@@ -28,6 +41,8 @@ from storage.models import (
     OutboxStatus,
     Person,
     Reflection,
+    SpotCheck,
+    SpotCheckItem,
     Unit,
 )
 
@@ -51,9 +66,12 @@ class PeopleScope:
     person_ids: tuple[int, ...] | None = None
     reports_of: int | None = None  # the direct reports of this supervisor (下管一级)
     unit_ids: tuple[int, ...] | None = None
+    active_only: bool = False  # only people still on the roster
 
     def ids(self) -> Select[tuple[int]]:
         query = select(Person.id)
+        if self.active_only:
+            query = query.where(Person.active)
         if self.person_ids is not None:
             query = query.where(Person.id.in_(self.person_ids))
         if self.reports_of is not None:
@@ -61,6 +79,53 @@ class PeopleScope:
         if self.unit_ids is not None:
             query = query.where(Person.unit_id.in_(self.unit_ids))
         return query
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whose logs a viewer may read: their direct reports (下管一级), whole units, or everyone.
+
+    Built from the database at the moment of the read; never includes the viewer, and only
+    people still on the roster.
+    """
+
+    viewer_id: int
+    reports: bool = True
+    unit_ids: tuple[int, ...] = ()
+    everyone: bool = False
+
+    def condition(self) -> ColumnElement[bool]:
+        grounds: list[ColumnElement[bool]] = []
+        if self.everyone:
+            grounds.append(Person.id.is_not(None))
+        if self.reports:
+            grounds.append(Person.supervisor_id == self.viewer_id)
+        if self.unit_ids:
+            grounds.append(Person.unit_id.in_(self.unit_ids))
+        allowed = or_(*grounds) if grounds else false()
+        return allowed & Person.active & (Person.id != self.viewer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonCard:
+    """Who someone is, as lists and headings show them."""
+
+    id: int
+    roster_id: str
+    name: str
+    position: str
+    unit_name: str
+    supervisor_id: int | None
+
+
+_CARD_COLUMNS = (
+    Person.id,
+    Person.roster_id,
+    Person.name,
+    Person.position,
+    Unit.name,
+    Person.supervisor_id,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +179,58 @@ class PeopleRepository(_Repository):
     async def ids_in(self, scope: PeopleScope) -> list[int]:
         return list((await self.session.scalars(scope.ids().order_by(Person.id))).all())
 
+    async def cards_in(self, scope: PeopleScope) -> list[PersonCard]:
+        """Everyone in `scope` (active or not: the caller's scope decides), by roster id."""
+        rows = await self.session.execute(
+            select(*_CARD_COLUMNS)
+            .join(Unit, Unit.id == Person.unit_id)
+            .where(Person.id.in_(scope.ids()))
+            .order_by(Person.roster_id)
+        )
+        return [PersonCard(*row) for row in rows]
+
+    async def find_within(self, reach: Reach, text: str, limit: int = 20) -> list[PersonCard]:
+        """People within `reach` whose roster id or name is `text` (roster id matches first)."""
+        rows = await self.session.execute(
+            select(*_CARD_COLUMNS)
+            .join(Unit, Unit.id == Person.unit_id)
+            .where(reach.condition(), or_(Person.roster_id == text, Person.name == text))
+            .order_by((Person.roster_id != text), Person.roster_id)
+            .limit(limit)
+        )
+        return [PersonCard(*row) for row in rows]
+
+    async def card_within(self, reach: Reach, person_id: int) -> PersonCard | None:
+        """The person if `reach` covers them now (a button's id is checked again)."""
+        row = (
+            await self.session.execute(
+                select(*_CARD_COLUMNS)
+                .join(Unit, Unit.id == Person.unit_id)
+                .where(reach.condition(), Person.id == person_id)
+            )
+        ).first()
+        return None if row is None else PersonCard(*row)
+
+    async def matching_anyone(self, text: str) -> list[int]:
+        """Ids of everyone with this roster id or name, for the audit trail of a refusal."""
+        rows = await self.session.scalars(
+            select(Person.id).where(or_(Person.roster_id == text, Person.name == text)).limit(5)
+        )
+        return list(rows.all())
+
+    async def has_reports(self, person_id: int) -> int:
+        """How many active direct reports the person has (a supervisor has at least one)."""
+        count = await self.session.scalar(
+            select(func.count()).where(Person.supervisor_id == person_id, Person.active)
+        )
+        return int(count or 0)
+
+    async def unit_subtree(self, unit_id: int) -> list[int]:
+        """The unit and every unit below it in the unit tree (one recursive query)."""
+        tree = select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
+        tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+        return list((await self.session.scalars(select(tree.c.id))).all())
+
     async def unbind_account(self, person: Person, at: datetime) -> None:
         """End the binding of `person`'s Telegram account (it is being bound to someone else)."""
         person.telegram_user_id = None
@@ -148,6 +265,19 @@ class PeopleRepository(_Repository):
             )
             ids.update(dict(created.all()))
         return ids, len(missing)
+
+    async def unit_parents(self) -> dict[str, str | None]:
+        """Every unit's parent unit by name (None: a top-level unit), in one query."""
+        rows = (await self.session.execute(select(Unit.id, Unit.name, Unit.parent_id))).all()
+        name_of = {unit_id: name for unit_id, name, _ in rows}
+        return {name: name_of.get(parent_id) for _, name, parent_id in rows}
+
+    async def set_unit_parents(self, parents: Mapping[int, int | None]) -> None:
+        """Bulk UPDATE of units' parent (unit id -> parent unit id or None), one executemany."""
+        if parents:
+            await self.session.execute(
+                update(Unit), [{"id": uid, "parent_id": pid} for uid, pid in parents.items()]
+            )
 
     async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Insert people; returns their ids by roster id."""
@@ -316,6 +446,52 @@ class EntryRepository(_Repository):
         )
         return dict(rows.all())
 
+    async def changed_ids(self, entry_ids: Sequence[int]) -> set[int]:
+        """Which of the entries were ever edited (已修改): text, kind or collaborator changed."""
+        found: set[int] = set()
+        for start in range(0, len(entry_ids), CHUNK):
+            rows = await self.session.scalars(
+                select(EntryHistory.entry_id)
+                .where(
+                    EntryHistory.entry_id.in_(entry_ids[start : start + CHUNK]),
+                    EntryHistory.action.in_(("edit", "kind", "collaborator", "restore")),
+                )
+                .distinct()
+            )
+            found.update(rows.all())
+        return found
+
+    async def live_in_scope(
+        self, scope: PeopleScope, start: date, end: date, limit: int
+    ) -> Sequence[LogEntry]:
+        """Live entries of everyone in `scope` over [start, end], newest first, at most `limit`."""
+        return (
+            await self.session.scalars(
+                select(LogEntry)
+                .where(
+                    LogEntry.person_id.in_(scope.ids()),
+                    LogEntry.work_date >= start,
+                    LogEntry.work_date <= end,
+                    LogEntry.withdrawn.is_(False),
+                )
+                .order_by(LogEntry.work_date.desc(), LogEntry.id.desc())
+                .limit(limit)
+            )
+        ).all()
+
+    async def logged_on(self, scope: PeopleScope, day: date) -> set[int]:
+        """Who in `scope` has a live entry for `day`."""
+        rows = await self.session.scalars(
+            select(LogEntry.person_id)
+            .where(
+                LogEntry.person_id.in_(scope.ids()),
+                LogEntry.work_date == day,
+                LogEntry.withdrawn.is_(False),
+            )
+            .distinct()
+        )
+        return set(rows.all())
+
     async def reflection(self, person_id: int, work_date: date) -> Reflection | None:
         return await self.session.scalar(
             select(Reflection).where(
@@ -406,6 +582,23 @@ class EntryRepository(_Repository):
         return spans
 
 
+def _json(detail: dict[str, Any] | None) -> str:
+    return json.dumps(detail or {}, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One line of the audit trail with the names of the people involved."""
+
+    at: datetime
+    action: str
+    command: str | None
+    actor: str | None  # "工号 姓名"
+    actor_telegram_id: int | None
+    subject: str | None
+    detail: str
+
+
 class AuditRepository(_Repository):
     async def record(
         self,
@@ -415,6 +608,7 @@ class AuditRepository(_Repository):
         actor_person_id: int | None = None,
         actor_telegram_id: int | None = None,
         subject_person_id: int | None = None,
+        command: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
         self.session.add(
@@ -424,7 +618,115 @@ class AuditRepository(_Repository):
                 actor_person_id=actor_person_id,
                 actor_telegram_id=actor_telegram_id,
                 subject_person_id=subject_person_id,
-                detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+                command=command,
+                detail=_json(detail),
+            )
+        )
+
+    async def record_reads(
+        self,
+        at: datetime,
+        actor_person_id: int,
+        subject_ids: Sequence[int],
+        command: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One "read" line per person whose log was shown, in one statement."""
+        if subject_ids:
+            text = _json(detail)
+            await self.session.execute(
+                insert(AuditLog),
+                [
+                    {
+                        "at": at,
+                        "action": "read",
+                        "actor_person_id": actor_person_id,
+                        "subject_person_id": subject,
+                        "command": command,
+                        "detail": text,
+                    }
+                    for subject in subject_ids
+                ],
+            )
+
+    async def trail(
+        self, person_id: int | None, since: datetime | None, limit: int
+    ) -> list[AuditRow]:
+        """The newest `limit` lines, optionally those by or about one person, since a moment."""
+        actor = Person.__table__.alias("actor")
+        subject = Person.__table__.alias("subject")
+        query = (
+            select(
+                AuditLog.at,
+                AuditLog.action,
+                AuditLog.command,
+                actor.c.roster_id + " " + actor.c.name,
+                AuditLog.actor_telegram_id,
+                subject.c.roster_id + " " + subject.c.name,
+                AuditLog.detail,
+            )
+            .outerjoin(actor, actor.c.id == AuditLog.actor_person_id)
+            .outerjoin(subject, subject.c.id == AuditLog.subject_person_id)
+            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+            .limit(limit)
+        )
+        if person_id is not None:
+            query = query.where(
+                or_(AuditLog.actor_person_id == person_id, AuditLog.subject_person_id == person_id)
+            )
+        if since is not None:
+            query = query.where(AuditLog.at >= since)
+        return [AuditRow(*row) for row in await self.session.execute(query)]
+
+
+class ReviewRepository(_Repository):
+    """Spot checks, comments and evaluations of supervisors on their reports' logs."""
+
+    async def add(self, row: SpotCheck | Comment | Evaluation) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def add_check_items(self, items: Sequence[SpotCheckItem]) -> None:
+        self.session.add_all(items)
+        await self.session.flush()
+
+    async def check_item(self, item_id: int) -> tuple[SpotCheckItem, SpotCheck, LogEntry] | None:
+        row = (
+            await self.session.execute(
+                select(SpotCheckItem, SpotCheck, LogEntry)
+                .join(SpotCheck, SpotCheck.id == SpotCheckItem.check_id)
+                .join(LogEntry, LogEntry.id == SpotCheckItem.entry_id)
+                .where(SpotCheckItem.id == item_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def check_items(self, check_id: int) -> Sequence[SpotCheckItem]:
+        return (
+            await self.session.scalars(
+                select(SpotCheckItem)
+                .where(SpotCheckItem.check_id == check_id)
+                .order_by(SpotCheckItem.position)
+            )
+        ).all()
+
+    async def comments(self, subject_id: int, start: datetime, end: datetime) -> list[Comment]:
+        """Comments on a person made in [start, end), oldest first."""
+        rows = await self.session.scalars(
+            select(Comment)
+            .where(
+                Comment.subject_id == subject_id,
+                Comment.created_at >= start,
+                Comment.created_at < end,
+            )
+            .order_by(Comment.created_at, Comment.id)
+        )
+        return list(rows.all())
+
+    async def evaluation(self, subject_id: int, quarter: str) -> Evaluation | None:
+        return await self.session.scalar(
+            select(Evaluation).where(
+                Evaluation.subject_id == subject_id, Evaluation.quarter == quarter
             )
         )
 

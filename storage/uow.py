@@ -18,6 +18,7 @@ from storage.repositories import (
     InviteRepository,
     OutboxRepository,
     PeopleRepository,
+    ReviewRepository,
 )
 
 # Set by the intake while an inbox update is processed: committing the update's work marks
@@ -56,6 +57,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.inbox = InboxRepository(session)
         self.outbox = OutboxRepository(session)
+        self.review = ReviewRepository(session)
         return self
 
     async def __aexit__(
