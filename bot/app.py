@@ -23,6 +23,7 @@ from scheduler.calendar import WorkCalendar
 from scheduler.outbox import OutboxSender
 from scoring.text import CollaboratorExtractor
 from services import Services, zh
+from services.audit import AuditService
 from services.clock import Clock, SystemClock
 from services.entries import EntryService, LogPolicy
 from services.identity import IdentityService
@@ -77,6 +78,7 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
         inbox=InboxService(uow, clock),
         outbox=OutboxService(uow, clock),
         review=ReviewService(uow, clock, policy, config.review),
+        audit=AuditService(uow, clock, config.logging.tz),
     )
     return Wiring(services, uow, extractor, outbox_wake)
 

@@ -1,4 +1,4 @@
-"""The operator's command line: `worklog init | run | roster import | invite`."""
+"""The operator's command line: `worklog init | run | roster import | invite | audit`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print single-use invite links")
     invite.add_argument("ids", nargs="*", help="roster ids (工号)")
     invite.add_argument("--unbound", action="store_true", help="every active person not yet bound")
+    audit = sub.add_parser("audit", help="print the audit trail (reads of others' logs, ...)")
+    audit.add_argument("--person", help="only lines by or about this roster id (工号)")
+    audit.add_argument("--since", help="only lines from this day on (2026-11-01)")
+    audit.add_argument("--limit", type=int, default=1000, help="at most this many lines")
     return parser
 
 
@@ -100,6 +104,30 @@ async def _invite(config: Config, ids: Sequence[str], unbound: bool) -> int:
     return 1 if batch.unknown else 0
 
 
+async def _audit(config: Config, person: str | None, since_text: str | None, limit: int) -> int:
+    from datetime import date
+
+    from services import zh
+    from services.errors import NotFound
+
+    since = None
+    if since_text is not None:
+        try:
+            since = date.fromisoformat(since_text)
+        except ValueError:
+            print(zh.AUDIT_BAD_DATE.format(text=since_text), file=sys.stderr)
+            return 2
+    try:
+        trail = await _with_services(
+            config, lambda services: services.audit.trail(person, since, max(limit, 1))
+        )
+    except NotFound as exc:
+        print(exc.reply, file=sys.stderr)
+        return 1
+    print(trail.render(config.logging.tz))
+    return 0
+
+
 def _run_service(main: Coroutine[Any, Any, None]) -> None:
     """Run the service on uvloop where it exists: less event-loop overhead per update."""
     try:
@@ -142,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_roster_import(config, args.file))
         if args.command == "invite":
             return asyncio.run(_invite(config, args.ids, args.unbound))
+        if args.command == "audit":
+            return asyncio.run(_audit(config, args.person, args.since, args.limit))
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2

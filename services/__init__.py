@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.audit import AuditService
 from services.clock import Clock
 from services.entries import EntryService
 from services.identity import IdentityService
@@ -28,3 +29,4 @@ class Services:
     inbox: InboxService
     outbox: OutboxService
     review: ReviewService
+    audit: AuditService

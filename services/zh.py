@@ -250,6 +250,25 @@ EVALUATE_USAGE = (
 EVALUATION_SAVED = "已保存对{name} {quarter} 的领导评鉴。"
 EVALUATION_REPLACED = "已更新对{name} {quarter} 的领导评鉴（原内容已留档）。"
 
+# The audit trail (worklog audit)
+AUDIT_HEADER = "时间\t事件\t命令\t操作人\t对象\t详情"
+AUDIT_EMPTY = "没有符合条件的记录。"
+AUDIT_LIMITED = "（只列出最近{count}条，可用 --since 或 --limit 调整）"
+AUDIT_NO_PERSON = "没有工号为 {id} 的人员。"
+AUDIT_BAD_DATE = "日期「{text}」格式不对，请写成 2026-11-01。"
+AUDIT_ACCOUNT = "TG账号{id}"
+AUDIT_ACTIONS = {
+    "read": "查阅",
+    "read_refused": "查阅被拒",
+    "bound": "绑定",
+    "unbound": "解除绑定",
+    "invite_refused": "邀请无效",
+    "refused_unregistered": "未绑定访问",
+    "roster_import": "导入花名册",
+    "reflection_replaced": "心得体会更新",
+    "evaluation_replaced": "领导评鉴更新",
+}
+
 # The roster import and invite links (the admin reads these in the CLI)
 
 FIELD_LABELS = {

@@ -218,6 +218,9 @@ class PeopleRepository(_Repository):
         )
         return list(rows.all())
 
+    async def find_roster_id(self, roster_id: str) -> int | None:
+        return await self.session.scalar(select(Person.id).where(Person.roster_id == roster_id))
+
     async def has_reports(self, person_id: int) -> int:
         """How many active direct reports the person has (a supervisor has at least one)."""
         count = await self.session.scalar(

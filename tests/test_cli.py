@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.cli import main
 from bot.config import ConfigError, config_from_dict, load_config
+from storage.db import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "roster_sample.csv"
@@ -147,3 +149,51 @@ def test_installed_worklog_command_runs_outside_the_repository(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert "数据库已就绪" in result.stdout
+
+
+def test_audit_prints_the_trail_by_person_and_date(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reads of someone else's log and refused attempts are listed for admins, filtered."""
+    from bot.app import build_services
+    from services.errors import NotAllowed
+
+    assert main(["-c", str(config_file), "roster", "import", str(SAMPLE)]) == 0
+    config = load_config(config_file)
+
+    async def reads() -> None:
+        engine = create_engine(config.database.url)
+        try:
+            review = build_services(config, engine).services.review
+            people = {}
+            async with engine.connect() as conn:
+                rows = await conn.execute(text("select roster_id, id from people"))
+                people = dict(rows.all())
+            await review.review(people["1002"], "张伟")  # 李明 reads his report's log
+            with pytest.raises(NotAllowed):
+                await review.review(people["1002"], "刘洋")  # two levels down: refused
+        finally:
+            await engine.dispose()
+
+    asyncio.run(reads())
+    capsys.readouterr()
+    assert main(["-c", str(config_file), "audit", "--person", "1003"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split("\t") == ["时间", "事件", "命令", "操作人", "对象", "详情"]
+    [line] = out[1:]
+    fields = line.split("\t")
+    assert fields[1:5] == ["查阅", "review", "1002 李明", "1003 张伟"]
+    assert '"period": "' in fields[5]
+
+    assert main(["-c", str(config_file), "audit", "--person", "1002"]) == 0
+    events = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert events == ["查阅", "查阅被拒"]
+
+    assert main(["-c", str(config_file), "audit", "--since", "2999-01-01"]) == 0
+    assert capsys.readouterr().out.strip() == "没有符合条件的记录。"
+    assert main(["-c", str(config_file), "audit", "--since", "yesterday"]) == 2
+    assert "格式不对" in capsys.readouterr().err
+    assert main(["-c", str(config_file), "audit", "--person", "9999"]) == 1
+    assert "没有工号为 9999 的人员" in capsys.readouterr().err
+    assert main(["-c", str(config_file), "audit", "--limit", "1"]) == 0
+    assert "只列出最近1条" in capsys.readouterr().out
