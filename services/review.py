@@ -245,15 +245,23 @@ class ReviewService:
         )
 
     async def _refuse(
-        self, uow: UnitOfWork, viewer_id: int, command: str, query: str, reply: str
+        self,
+        uow: UnitOfWork,
+        viewer_id: int,
+        command: str,
+        query: str,
+        reply: str,
+        subject_id: int | None = None,
     ) -> NotAllowed:
         """Record a refused read (with whom it would have been, for admins) and say why."""
-        matches = await uow.people.matching_anyone(query) if query else []
+        if subject_id is None and query:
+            matches = await uow.people.matching_anyone(query)
+            subject_id = matches[0] if len(matches) == 1 else None
         await uow.audit.record(
             self.clock.now(),
             "read_refused",
             actor_person_id=viewer_id,
-            subject_person_id=matches[0] if len(matches) == 1 else None,
+            subject_person_id=subject_id,
             command=command,
             detail={"query": query[:100]},
         )
@@ -303,7 +311,9 @@ class ReviewService:
         """A button's person, checked again: access may have ended since the button was sent."""
         card = await uow.people.card_within(await self._reach(uow, viewer, grounds), pid)
         if card is None:
-            raise await self._refuse(uow, viewer.id, command, "", zh.LOST_REACH)
+            # A forged button may name nobody: the trail names only a real person.
+            subject = pid if await uow.people.get(pid) is not None else None
+            raise await self._refuse(uow, viewer.id, command, "", zh.LOST_REACH, subject)
         return card
 
     def _period(self, text: str | None, default: str = "month") -> Period:
@@ -683,9 +693,9 @@ class ReviewService:
         end = datetime.combine(period.end + timedelta(days=1), time(), tz)
         async with self.uow() as uow:
             viewer = await self._viewer(uow, viewer_id)
-            if who:
+            if who and who not in (viewer.name, viewer.roster_id):
                 person = await self._resolve(uow, viewer, READ, "comments", who)
-            else:
+            else:  # no name, or one's own: one's own lists
                 person = _card(viewer)
             rows = await uow.review.comments(person.id, start, end)
             authors = {
