@@ -24,6 +24,8 @@ CHECK_VERDICT = re.compile(r"^ck:(\d{1,10}):([gp])$")
 MAX_ID = 2**31 - 1
 # The marker a remark prompt carries, so the supervisor's reply finds its sampled entry.
 REMARK_MARKER = re.compile(r"#抽查(\d{1,10})\s*$")
+# How every remark prompt begins: a confirmation echoing a logged "… #抽查5" is no prompt.
+REMARK_PROMPT_START = zh.REMARK_PROMPT.split("{", 1)[0]
 COMMENT_ARGS = re.compile(r"^(\S+)\s*([+＋\-－])\s*(.*)$", re.S)
 
 
@@ -127,7 +129,8 @@ async def on_reply(update: Update, context: WorklogContext) -> None:
     """A reply to a remark prompt is the remark; any other reply is a log message."""
     message = _message(update)
     replied = message.reply_to_message
-    marker = REMARK_MARKER.search(replied.text or "") if replied is not None else None
+    prompt = (replied.text or "") if replied is not None else ""
+    marker = REMARK_MARKER.search(prompt) if prompt.startswith(REMARK_PROMPT_START) else None
     author = replied.from_user if replied is not None else None
     if marker is None or author is None or author.id != context.bot.id:
         await cadre.on_text(update, context)
@@ -150,13 +153,21 @@ async def on_button(update: Update, context: WorklogContext) -> None:
     viewer = context.require_actor().person_id
     review = context.services.review
     if match := TEAM_PAGE.match(data):
-        view = await review.team(viewer, match.group(1), int(match.group(2)))
+        try:
+            view = await review.team(viewer, match.group(1), int(match.group(2)))
+        except UsageError:  # a period no button of the bot names: forged data
+            await _answer(query, zh.STALE_BUTTON)
+            return
         await _answer(query, "")
         await _redraw(query, *render_review.team(view))
     elif (match := REVIEW_PAGE.match(data)) and int(match.group(1)) <= MAX_ID:
-        page = await review.review_page(
-            viewer, int(match.group(1)), match.group(2), int(match.group(3))
-        )
+        try:
+            page = await review.review_page(
+                viewer, int(match.group(1)), match.group(2), int(match.group(3))
+            )
+        except UsageError:  # a period no button of the bot names: forged data
+            await _answer(query, zh.STALE_BUTTON)
+            return
         await _answer(query, "")
         await _redraw(query, *render_review.review(page))
         if page.as_file and isinstance(query.message, Message):

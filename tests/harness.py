@@ -16,6 +16,7 @@ from bot.config import Config, DatabaseConfig, TelegramConfig
 from bot.intake import Intake
 from services import Services
 from services.clock import FrozenClock
+from services.policy import ReviewRules
 from storage.db import create_engine, session_factory
 from storage.models import InboxUpdate, Invite, LogEntry, OutboxMessage, Person, Unit
 from tests.fakebot import FakeBotApi, FakeUser
@@ -28,6 +29,8 @@ class BotHarness:
     api: FakeBotApi
     clock: FrozenClock
     db_url: str
+    # Page sizes and the like of the supervisors' views (small ones keep paging tests short).
+    review: ReviewRules = field(default_factory=ReviewRules)
     config: Config = field(init=False)
     wiring: Wiring = field(init=False)
     services: Services = field(init=False)
@@ -41,6 +44,7 @@ class BotHarness:
                 poll_timeout=5,
             ),
             database=DatabaseConfig(url=self.db_url),
+            review=self.review,
         )
         self.engine = create_engine(self.db_url)
         self.sessions = session_factory(self.engine)
