@@ -207,42 +207,6 @@ def is_overlong(item: str, limit: int = DEFAULT_OVERLONG_LIMIT) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# 重复或琐碎: duplicate and trivial entries
-# ---------------------------------------------------------------------------
-
-# Time-of-day words carry no content: "上午开会" is as generic as "开会".
-_TIME_WORDS = re.compile(r"^(?:今天|今日|全天|上午|下午|中午|晚上|早上|白天|夜间)+")
-_GENERIC_ITEMS = _words(
-    "上班 正常上班 下班 加班 开会 参加会议 学习 值班 办公 日常工作 "
-    "日常事务 处理日常事务 处理日常工作 处理文件 培训"
-)
-_MIN_MEANINGFUL_CJK = 4
-
-
-def _is_cjk(char: str) -> bool:
-    """Return whether a character is a CJK ideograph."""
-    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
-
-
-def normalize_for_duplicate(text: str) -> str:
-    """Return the text reduced for duplicate detection: no punctuation, spaces or digits."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(
-        ch
-        for ch in folded
-        if not (ch.isspace() or ch.isdigit() or unicodedata.category(ch)[0] in "PSNZC")
-    )
-
-
-def is_trivial(text: str) -> bool:
-    """Return whether an entry says too little to count as a piece of work (琐碎)."""
-    core = _TIME_WORDS.sub("", normalize_for_duplicate(text))
-    if core in _GENERIC_ITEMS:
-        return True
-    return sum(1 for ch in core if _is_cjk(ch)) < _MIN_MEANINGFUL_CJK
-
-
-# ---------------------------------------------------------------------------
 # 合作者或服务对象: collaborator or the people served
 # ---------------------------------------------------------------------------
 

@@ -41,6 +41,6 @@ class ReviewRules:
     check_weight_low_completeness: float = 2.0
     check_weight_weak_entry: float = 1.5
     # An entry with at most this many letters, digits or characters counts as very short.
-    check_short_chars: int = 8
+    check_short_chars: int = 6
     # The longest comment, evaluation or spot-check remark a supervisor may write.
     text_limit: int = 500

@@ -12,8 +12,6 @@ from scoring.text import (
     clean_text,
     has_content,
     is_overlong,
-    is_trivial,
-    normalize_for_duplicate,
     split_items,
 )
 
@@ -187,50 +185,6 @@ def test_is_overlong_default_limit() -> None:
 # ---------------------------------------------------------------------------
 # duplicates and trivial entries
 # ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("走访企业3家。", "走访企业5家"),
-        ("参加 县政府 常务会议", "参加县政府常务会议！"),
-        ("１．整理档案", "1.整理档案"),
-        ("Review PPT", "review ppt"),
-    ],
-)
-def test_normalize_for_duplicate_equal(a: str, b: str) -> None:
-    assert normalize_for_duplicate(a) == normalize_for_duplicate(b)
-
-
-def test_normalize_for_duplicate_value() -> None:
-    assert normalize_for_duplicate("1.走访 企业3家，了解需求。") == "走访企业家了解需求"
-
-
-def test_normalize_for_duplicate_keeps_different_work_apart() -> None:
-    assert normalize_for_duplicate("走访企业") != normalize_for_duplicate("走访农户")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("上班", True),
-        ("开会", True),
-        ("上午开会", True),
-        ("学习。", True),
-        ("值班", True),
-        ("处理日常事务", True),
-        ("下午处理日常事务", True),
-        ("写材料", True),
-        ("OK", True),
-        ("", True),
-        ("走访企业", False),
-        ("参加县政府常务会议", False),
-        ("学习贯彻全会精神", False),
-        ("陪同市领导调研园区企业", False),
-    ],
-)
-def test_is_trivial(text: str, expected: bool) -> None:
-    assert is_trivial(text) is expected
 
 
 # ---------------------------------------------------------------------------
