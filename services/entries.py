@@ -75,15 +75,24 @@ class LogPolicy:
         )
 
     def completeness(
-        self, period: Period, logged: set[date], absences: Sequence[Absence], today: date
+        self,
+        period: Period,
+        logged: set[date],
+        absences: Sequence[Absence],
+        today: date,
+        working: Sequence[date] | None = None,
     ) -> Completeness:
-        """Completeness over the period's working days up to today, absences excusing days."""
+        """Completeness over the period's working days up to today, absences excusing days.
+
+        `working` is those days when the caller computed them once for many people.
+        """
         excused = {
             day
             for a in absences
             for day in _days_in(max(a.start_date, period.start), min(a.end_date, period.end))
         }
-        working = expected_days(period, self.calendar, until=today)
+        if working is None:
+            working = expected_days(period, self.calendar, until=today)
         return completeness(working, logged, excused, today)
 
     def editable(self, work_date: date, today: date) -> bool:
@@ -686,16 +695,16 @@ async def activity_in(
     entries or absences get their row too.
     """
     people = await uow.people.ids_in(scope)
-    logged = await uow.entries.logged_days(scope, period.start, period.end)
+    logged = await uow.entries.activity(scope, period.start, period.end)
     absences = await uow.entries.excused_spans(scope, period.start, period.end)
-    counts = await uow.entries.counts(scope, period.start, period.end)
-    return {
-        pid: Activity(
-            policy.completeness(period, logged.get(pid, set()), absences.get(pid, []), today),
-            counts.get(pid, NO_ENTRIES),
-        )
-        for pid in people
-    }
+    working = expected_days(period, policy.calendar, until=today)
+    nothing: tuple[set[date], EntryCounts] = (set(), NO_ENTRIES)
+    activity = {}
+    for pid in people:
+        days, counts = logged.get(pid, nothing)
+        spans = absences.get(pid, [])
+        activity[pid] = Activity(policy.completeness(period, days, spans, today, working), counts)
+    return activity
 
 
 def _one_line(text: str) -> str:

@@ -38,8 +38,17 @@ from services.entries import (
 from services.errors import NotAllowed, NotFound, UsageError
 from services.outbox import Confirm
 from services.policy import ReviewRules
-from storage.models import Comment, Evaluation, LogEntry, Person, Role, SpotCheck, SpotCheckItem
-from storage.repositories import EntryCounts, PeopleScope, PersonCard, Reach
+from storage.models import (
+    Comment,
+    EntryKind,
+    Evaluation,
+    LogEntry,
+    Person,
+    Role,
+    SpotCheck,
+    SpotCheckItem,
+)
+from storage.repositories import EntryCounts, PeopleScope, PersonCard, Reach, ReviewedEntry
 from storage.uow import UnitOfWork, UowFactory
 
 Result = TypeVar("Result")
@@ -279,20 +288,16 @@ class ReviewService:
         """The one person `who` (a name or a 工号) names among those the viewer may reach."""
         who = " ".join(clean_text(who).split())
         reach = await self._reach(uow, viewer, grounds)
-        if (
-            not reach.unit_ids
-            and not reach.everyone
-            and not await uow.people.has_reports(viewer.id)
-        ):
-            raise await self._refuse(uow, viewer.id, command, who, zh.NO_REACH[command])
         found = await uow.people.find_within(reach, who, limit=CANDIDATES_SHOWN + 1)
         exact = [card for card in found if card.roster_id == who]
         if exact:
             return exact[0]
         if not found:
-            raise await self._refuse(
-                uow, viewer.id, command, who, zh.NOT_IN_REACH.format(name=who[:30])
+            reaches_nobody = not (
+                reach.unit_ids or reach.everyone or await uow.people.has_reports(viewer.id)
             )
+            reply = zh.NO_REACH[command] if reaches_nobody else zh.NOT_IN_REACH
+            raise await self._refuse(uow, viewer.id, command, who, reply.format(name=who[:30]))
         if len(found) > 1:
             lines = [
                 zh.CANDIDATE.format(
@@ -428,7 +433,7 @@ class ReviewService:
         confirm: Confirm[ReviewView] | None,
     ) -> ReviewView:
         today = self.today()
-        entries = await uow.entries.for_range(person.id, period.start, period.end)
+        entries = await uow.entries.for_review(person.id, period.start, period.end)
         absences = await uow.entries.absences(person.id, period.start, period.end)
         logged = {e.work_date for e in entries if not e.withdrawn}
         completeness = self.policy.completeness(period, logged, absences, today)
@@ -437,7 +442,6 @@ class ReviewService:
         pages = _pages(len(entries), size)
         page = min(max(page, 0), pages - 1)
         shown = list(entries) if as_file else list(entries[page * size : (page + 1) * size])
-        changed = await uow.entries.changed_ids([e.id for e in shown])
         await uow.audit.record_reads(
             self.clock.now(),
             viewer_id,
@@ -448,7 +452,7 @@ class ReviewService:
         view = ReviewView(
             person,
             period,
-            tuple(ReviewEntry(EntryView.of(e), e.id in changed) for e in shown),
+            tuple(ReviewEntry(_entry_view(e), e.edited) for e in shown),
             page,
             pages,
             len(entries),
@@ -780,6 +784,20 @@ def _item_view(item: SpotCheckItem, name: str, entry: LogEntry) -> CheckItemView
         tuple(r for r in item.reasons.split(",") if r),
         Verdict(item.verdict) if item.verdict else None,
         item.remark,
+    )
+
+
+def _entry_view(row: ReviewedEntry) -> EntryView:
+    return EntryView(
+        row.id,
+        row.work_date,
+        row.item_no,
+        row.text,
+        EntryKind(row.kind),
+        row.collaborator,
+        row.is_late,
+        row.is_overlong,
+        row.withdrawn,
     )
 
 
