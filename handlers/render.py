@@ -7,6 +7,7 @@ from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from scoring.completeness import Completeness
 from services import zh
 from services.entries import (
     AbsenceView,
@@ -184,20 +185,27 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def period(view: PeriodView, label: str) -> list[str]:
-    """The period's entries day by day, split into messages that fit Telegram's limit."""
-    c = view.completeness
-    head = [
-        zh.PERIOD_HEAD.format(label=label),
+def completeness_lines(c: Completeness, absences: Sequence[AbsenceView]) -> list[str]:
+    """应记/已记/请假 days, the rate, the days missing and the absences, one per line."""
+    lines = [
         zh.COMPLETENESS.format(
             expected=c.expected, logged=c.logged, excused=c.excused, rate=_rate(c.rate)
-        ),
+        )
     ]
     if c.missing:
-        head.append(zh.MISSING_DAYS.format(days="、".join(f"{d:%m-%d}" for d in c.missing)))
-    for a in view.absences:
+        lines.append(zh.MISSING_DAYS.format(days="、".join(f"{d:%m-%d}" for d in c.missing)))
+    for a in absences:
         end = "" if a.end_date == a.start_date else f"至{a.end_date:%m-%d}"
-        head.append(zh.EXCUSED_LINE.format(start=f"{a.start_date:%m-%d}", end=end, reason=a.reason))
+        lines.append(
+            zh.EXCUSED_LINE.format(start=f"{a.start_date:%m-%d}", end=end, reason=a.reason)
+        )
+    return lines
+
+
+def period(view: PeriodView, label: str) -> list[str]:
+    """The period's entries day by day, split into messages that fit Telegram's limit."""
+    head = [zh.PERIOD_HEAD.format(label=label)]
+    head += completeness_lines(view.completeness, view.absences)
     blocks = ["\n".join(head)]
     if not view.entries:
         blocks.append(zh.PERIOD_EMPTY)

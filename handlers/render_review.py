@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from handlers.render import MESSAGE_LIMIT, Reply, entry_line, md
+from handlers.render import MESSAGE_LIMIT, Reply, completeness_lines, entry_line, md
 from scoring.dates import Period
 from services import zh
 from services.review import (
@@ -77,20 +77,12 @@ def review(view: ReviewView) -> Reply:
     label = period_label(view.period)
     if view.as_file:
         return zh.REVIEW_FILE.format(name=p.name, label=label, count=view.total), None
-    c = view.completeness
     head = [
         zh.REVIEW_HEAD.format(
             name=p.name, roster_id=p.roster_id, unit=p.unit_name, label=label, count=view.total
         ),
-        zh.COMPLETENESS.format(
-            expected=c.expected, logged=c.logged, excused=c.excused, rate=_rate(c.rate)
-        ),
+        *completeness_lines(view.completeness, view.absences),
     ]
-    if c.missing:
-        head.append(zh.MISSING_DAYS.format(days="、".join(f"{d:%m-%d}" for d in c.missing)))
-    for a in view.absences:
-        end = "" if a.end_date == a.start_date else f"至{a.end_date:%m-%d}"
-        head.append(zh.EXCUSED_LINE.format(start=f"{a.start_date:%m-%d}", end=end, reason=a.reason))
     lines = ["\n".join(head)]
     if not view.entries:
         lines.append(zh.REVIEW_EMPTY)

@@ -193,3 +193,19 @@ class BotHarness:
 
     async def inbox(self) -> list[InboxUpdate]:
         return await self.rows(InboxUpdate)
+
+
+async def press(
+    bot: BotHarness, user: FakeUser, message_id: int, data: str, *, edits: bool = True
+) -> dict[str, Any]:
+    """Tap a button; return the answerCallbackQuery parameters once the bot is done."""
+    mark = bot.api.mark()
+    bot.api.press_button(user, message_id, data, strict=edits)
+    answer = await bot.api.wait_for(method="answerCallbackQuery", since=mark)
+    if edits:
+        await bot.api.wait_for(method="editMessageText", since=mark)
+    else:
+        await bot.settle()
+        # A refused or repeated tap may try an edit, but the message must stay as it was.
+        assert [c for c in bot.api.calls("editMessageText", since=mark) if c.ok] == []
+    return answer.params

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from services import zh
 from storage.models import Absence, AuditLog, EntryHistory, LogEntry, Reflection
 from tests.fakebot import FakeUser
+from tests.harness import press
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZHANG = FakeUser(id=1001, first_name="伟")
@@ -31,22 +32,6 @@ async def send(bot: Any, user: FakeUser, text: str) -> tuple[int, dict[str, Any]
     update = bot.api.send_text(user, text)
     [reply] = await bot.api.wait_for_reply(user.id, since=mark)
     return update["message"]["message_id"], reply
-
-
-async def press(
-    bot: Any, user: FakeUser, message_id: int, data: str, *, edits: bool = True
-) -> dict[str, Any]:
-    """Tap a button; return the answerCallbackQuery parameters once the bot is done."""
-    mark = bot.api.mark()
-    bot.api.press_button(user, message_id, data, strict=edits)
-    answer = await bot.api.wait_for(method="answerCallbackQuery", since=mark)
-    if edits:
-        await bot.api.wait_for(method="editMessageText", since=mark)
-    else:
-        await bot.settle()
-        # A refused or repeated tap may try an edit, but the message must stay as it was.
-        assert [c for c in bot.api.calls("editMessageText", since=mark) if c.ok] == []
-    return answer.params
 
 
 def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:

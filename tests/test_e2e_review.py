@@ -30,7 +30,7 @@ from storage.models import (
     SpotCheckItem,
 )
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.harness import BotHarness
+from tests.harness import BotHarness, press
 
 BOSS = FakeUser(2000, "局长")
 SUP = FakeUser(2001, "科长")
@@ -119,21 +119,6 @@ async def send(bot: BotHarness, user: FakeUser, text: str, **kwargs: Any) -> dic
     bot.api.send_text(user, text, **kwargs)
     [reply] = await bot.api.wait_for_reply(user.id, since=mark)
     return reply
-
-
-async def press(
-    bot: BotHarness, user: FakeUser, message_id: int, data: str, *, edits: bool = True
-) -> dict[str, Any]:
-    """Tap a button; the answerCallbackQuery parameters once the bot is done with the tap."""
-    mark = bot.api.mark()
-    bot.api.press_button(user, message_id, data, strict=edits)
-    answer = await bot.api.wait_for(method="answerCallbackQuery", since=mark)
-    if edits:
-        await bot.api.wait_for(method="editMessageText", since=mark)
-    else:
-        await bot.settle()
-        assert [c for c in bot.api.calls("editMessageText", since=mark) if c.ok] == [], data
-    return answer.params
 
 
 def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:
