@@ -86,6 +86,18 @@ def test_config_rejects_unknown_keys_and_takes_secrets_from_env() -> None:
         config_from_dict({"logging": {"rollover_hour": 30}}, env={})
     with pytest.raises(ConfigError, match="work_day_start"):
         config_from_dict({"logging": {"work_day_start": "late"}}, env={})
+    for bad in [
+        {"team_page_size": 0},
+        {"check_sample_size": 5000},
+        {"check_max_per_person": 0},
+        {"review_file_over": 0},
+        {"check_weight_weak_entry": -1},
+        {"text_limit": "long"},
+    ]:
+        with pytest.raises(ConfigError, match=r"review\."):
+            config_from_dict({"review": bad}, env={})
+    review = config_from_dict({"review": {"team_page_size": 30, "check_weight_weak_entry": 2}})
+    assert (review.review.team_page_size, review.review.check_weight_weak_entry) == (30, 2.0)
     cfg = config_from_dict(
         {"telegram": {"token": "from-file"}},
         env={"WORKLOG_TELEGRAM_TOKEN": "from-env", "WORKLOG_DATABASE_URL": "sqlite+aiosqlite://"},
