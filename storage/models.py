@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -14,8 +14,10 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -78,6 +80,16 @@ class Channel(enum.StrEnum):
     CLI = "cli"
 
 
+class AbsenceKind(enum.StrEnum):
+    """请假 / 出差 / 培训 / 会议 / 其他: why days are excused."""
+
+    LEAVE = "leave"
+    TRIP = "trip"
+    TRAINING = "training"
+    MEETING = "meeting"
+    OTHER = "other"
+
+
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -110,6 +122,10 @@ class Person(Base):
     # Set when Telegram refused a message because this person blocked the bot.
     bot_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The cadre's own daily reminder time (local), None = the configured default.
+    remind_at: Mapped[time | None] = mapped_column(Time())
+    # The cadre turned the second (later) daily nudge off.
+    second_nudge_muted: Mapped[bool] = mapped_column(Boolean, default=False)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -207,6 +223,7 @@ class Absence(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10), default=AbsenceKind.OTHER.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -326,12 +343,15 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_due", "status", "not_before"),)
+    __table_args__ = (Index("ix_outbox_messages_status_due", "status", "priority", "not_before"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # What the message is about (e.g. "rebound:<invite id>"): the same key is never sent twice.
     key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(30))
+    # 0 = a reply to someone waiting for it, sent before everything else; 1 = notices and
+    # scheduled messages, paced, behind the replies.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
@@ -348,3 +368,65 @@ class OutboxMessage(Base):
     in_flight_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Sends whose fate is unknown (in flight at a crash, or timed out): possible duplicates.
     unsure: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one period (e.g. daily-reminder 2026-11-20).
+
+    The run's messages are planned into the outbox under keys that include the job and the
+    period, so planning again after a crash adds nothing twice; `planned_at` says it is done.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "run_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(50))
+    run_key: Mapped[str] = mapped_column(String(30))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Conversation(Base):
+    """A multi-step dialogue in progress (/summary, /fivetwo), kept so it survives a restart."""
+
+    __tablename__ = "conversations"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(Text)  # JSON
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MonthlySummary(Base):
+    """月小结: the draft built from a month's entries and the text the cadre confirmed."""
+
+    __tablename__ = "monthly_summaries"
+    __table_args__ = (UniqueConstraint("person_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11"
+    draft: Mapped[str] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FiveTwoForm(Base):
+    """The quarterly 5+2 实绩登记表: five best and two weaker pieces of work and the 自评."""
+
+    __tablename__ = "fivetwo_forms"
+    __table_args__ = (UniqueConstraint("person_id", "quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    quarter: Mapped[str] = mapped_column(String(8))  # "2026Q4"
+    best: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of texts, up to 5
+    weaker: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of texts, up to 2
+    self_assessment: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

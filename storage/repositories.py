@@ -880,6 +880,8 @@ class OutboxRepository(_Repository):
             "chat_id": chat_id,
             "text": text,
             "buttons": None if buttons is None else json.dumps(buttons, ensure_ascii=False),
+            # Someone is waiting for a reply: it overtakes notices and scheduled fan-outs.
+            "priority": 0 if kind == "reply" else 1,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "unsure": 0,
@@ -907,7 +909,7 @@ class OutboxRepository(_Repository):
                 OutboxMessage.status == OutboxStatus.PENDING.value,
                 OutboxMessage.not_before <= now,
             )
-            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
             .limit(limit)
         )
         return [
