@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_services
-from bot.config import CalendarConfig, Config
+from bot.config import Config
 from scheduler.calendar import WorkCalendar
 from scoring.dates import Period
 from services.clock import FrozenClock
@@ -56,9 +56,6 @@ QUARTER = Period.quarter(2026, 4)
 MONTH = Period.month(2026, 12)
 TODAY = QUARTER.end
 NOW = datetime(2026, 12, 31, 18, 30, tzinfo=SHANGHAI)  # after work on the quarter's last day
-# National Day and Mid-Autumn break; Saturday 10 October is worked instead (调休).
-HOLIDAYS = tuple(date(2026, 10, day) for day in range(1, 8))
-WORKDAYS = (date(2026, 10, 10),)
 TEAM_SIZE = 50
 TARGET_P95_MS = 50.0
 TARGET_RATIO = 3.0
@@ -68,7 +65,8 @@ DEFAULT_PG_URL = os.environ.get(
 )
 # Bump when the generated data changes: cached databases of another version are rebuilt.
 GENERATOR_VERSION = "2"
-CALENDAR = WorkCalendar(HOLIDAYS, WORKDAYS)
+# The official calendar: National Day 10-01…10-07 off, Saturday 10-10 worked instead (调休).
+CALENDAR = WorkCalendar()
 
 UNIT_COLUMNS = ("id", "name", "parent_id")
 PEOPLE_COLUMNS = (
@@ -872,7 +870,7 @@ async def measure(
     engine: AsyncEngine, generated: Generated, iterations: int, warmup: int
 ) -> list[Figures]:
     """Time the three commands through the services and as raw queries, alternating."""
-    config = Config(calendar=CalendarConfig(extra_holidays=HOLIDAYS, extra_workdays=WORKDAYS))
+    config = Config()
     wiring = build_services(config, engine, FrozenClock(NOW))
     review = wiring.services.review
     async with engine.begin() as conn:  # reads recorded by earlier runs

@@ -7,7 +7,8 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand
@@ -15,23 +16,29 @@ from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, OutboxConfig
 from bot.intake import Intake
 from bot.telegram import RetryAfterLimiter, TelegramTransport
 from handlers.context import WorklogContext
 from scheduler.calendar import WorkCalendar
+from scheduler.jobs import JobRunner, build_jobs
 from scheduler.outbox import OutboxSender
+from scheduler.throttle import Throttle
+from scoring.summary import ThemeExtractor
 from scoring.text import CollaboratorExtractor
 from services import Services, zh
 from services.audit import AuditService
 from services.clock import Clock, SystemClock
 from services.entries import EntryService, LogPolicy
+from services.forms import FormService
 from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
+from services.reminders import ReminderService
 from services.review import ReviewService
 from services.roster import RosterService
 from storage.db import create_engine, session_factory
+from storage.locks import SchedulerLease
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork, UowFactory
 
@@ -48,6 +55,7 @@ class Wiring:
     uow: UowFactory
     extractor: CollaboratorExtractor
     outbox_wake: asyncio.Event
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
 
     async def load_names(self) -> None:
         """Teach the collaborator extractor the roster's unit and people names."""
@@ -79,8 +87,10 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
         outbox=OutboxService(uow, clock),
         review=ReviewService(uow, clock, policy, config.review),
         audit=AuditService(uow, clock, config.logging.tz),
+        reminders=ReminderService(uow, clock, policy, config.scheduler),
+        forms=FormService(uow, clock, policy, ThemeExtractor()),
     )
-    return Wiring(services, uow, extractor, outbox_wake)
+    return Wiring(services, uow, extractor, outbox_wake, outbox=config.outbox)
 
 
 def build_app(config: Config, services: Services) -> Application:
@@ -112,8 +122,34 @@ def build_app(config: Config, services: Services) -> Application:
 def build_sender(
     wiring: Wiring, app: Application, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 ) -> OutboxSender:
-    transport = TelegramTransport(app.bot)
-    return OutboxSender(wiring.services.outbox, transport, wake=wiring.outbox_wake, sleep=sleep)
+    """The outbox sender, sharing the bot's sending budget with the handlers' direct sends."""
+    limits = wiring.outbox
+    throttle = Throttle(limits.budget, limits.rate, limits.per_chat_interval, sleep=sleep)
+    limiter = app.bot.rate_limiter
+    if isinstance(limiter, RetryAfterLimiter):
+        limiter.throttle = throttle
+    return OutboxSender(
+        wiring.services.outbox,
+        TelegramTransport(app.bot),
+        throttle=throttle,
+        batch_size=limits.batch_size,
+        concurrency=limits.concurrency,
+        wake=wiring.outbox_wake,
+        sleep=sleep,
+    )
+
+
+def build_jobs_runner(
+    wiring: Wiring,
+    config: Config,
+    engine: AsyncEngine,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> JobRunner:
+    """The scheduled jobs, run by whichever process holds the scheduler lease."""
+    jobs = build_jobs(wiring.services.reminders, config.scheduler, config.logging.tz)
+    grace = timedelta(minutes=config.scheduler.grace_minutes)
+    lease = SchedulerLease(engine)
+    return JobRunner(jobs, wiring.services.clock, grace, lease=lease, sleep=sleep)
 
 
 async def _refresh_names(wiring: Wiring) -> None:
@@ -142,6 +178,7 @@ async def serve(
             await upgrade(engine)
         await wiring.load_names()
         await asyncio.to_thread(wiring.extractor.warm_up)
+        await asyncio.to_thread(wiring.services.forms.warm_up)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,18 +194,21 @@ async def serve(
             intake = Intake(app, wiring.services.inbox, poll_timeout=config.telegram.poll_timeout)
             intake.start()
             sender = build_sender(wiring, app)
+            runner = build_jobs_runner(wiring, config, engine)
             background = [
                 asyncio.create_task(sender.run(), name="outbox-sender"),
+                asyncio.create_task(runner.run(), name="scheduler"),
                 asyncio.create_task(_refresh_names(wiring), name="names-refresh"),
             ]
             log.info("worklog bot @%s is running", app.bot.username)
             stopper = asyncio.create_task(stop.wait())
-            watched = [*intake.tasks, background[0]]
+            watched = [*intake.tasks, *background[:2]]
             await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
             # The loops end only when told to, or on a refused token; anything else is a bug.
             ended = [t for t in watched if t.done() and not stopper.done()]
             stopper.cancel()
             sender.stop()
+            runner.stop()
             await intake.stop()
             for task in background:
                 task.cancel()

@@ -1,4 +1,7 @@
-"""The operator's command line: `worklog init | run | roster import | invite | audit`."""
+"""The operator's command line.
+
+`worklog init | run | roster import | invite | jobs | calendar | audit`.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print single-use invite links")
     invite.add_argument("ids", nargs="*", help="roster ids (工号)")
     invite.add_argument("--unbound", action="store_true", help="every active person not yet bound")
+    jobs = sub.add_parser("jobs", help="scheduled jobs: list them, or run one now")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_sub.add_parser("list", help="every job, what it does and when it runs next")
+    run_job = jobs_sub.add_parser("run", help="run a job now (twice for one period sends once)")
+    run_job.add_argument("name")
+    run_job.add_argument("--period", help="the day (2026-11-20) or week (2026-W47) to run for")
+    calendar = sub.add_parser("calendar", help="working days, holidays and 调休 of a year")
+    calendar.add_argument("year", type=int)
     audit = sub.add_parser("audit", help="print the audit trail (reads of others' logs, ...)")
     audit.add_argument("--person", help="only lines by or about this roster id (工号)")
     audit.add_argument("--since", help="only lines from this day on (2026-11-01)")
@@ -128,6 +139,56 @@ async def _audit(config: Config, person: str | None, since_text: str | None, lim
     return 0
 
 
+async def _jobs(config: Config, command: str, name: str | None, period: str | None) -> int:
+    from datetime import timedelta
+
+    from bot.app import build_services
+    from scheduler.jobs import build_jobs, run_job
+    from services import zh
+    from services.errors import DomainError
+
+    engine = create_engine(config.database.url)
+    try:
+        await upgrade(engine)
+        services = build_services(config, engine).services
+        jobs = build_jobs(services.reminders, config.scheduler, config.logging.tz)
+        if command == "list":
+            now = services.clock.now()
+            for job in jobs:
+                fire = job.trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
+                when = "-" if fire is None else f"{fire:%Y-%m-%d %H:%M}"
+                print(zh.JOB_LIST_LINE.format(name=job.name, about=job.about, next=when))
+            return 0
+        assert name is not None
+        try:
+            outcome = await run_job(jobs, name, period)
+        except DomainError as exc:
+            print(exc.reply, file=sys.stderr)
+            return 2
+        print(
+            zh.JOB_DONE.format(
+                name=outcome.job, key=outcome.run_key, count=outcome.messages, note=outcome.note
+            ).strip()
+        )
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _calendar(config: Config, year: int) -> int:
+    from datetime import MAXYEAR, MINYEAR
+
+    from scheduler.calendar import WorkCalendar, describe_year
+    from services import zh
+
+    if not MINYEAR <= year <= MAXYEAR:
+        print(zh.CALENDAR_BAD_YEAR.format(year=year), file=sys.stderr)
+        return 2
+    rules = config.calendar
+    print(describe_year(WorkCalendar(rules.extra_holidays, rules.extra_workdays), year))
+    return 0
+
+
 def _run_service(main: Coroutine[Any, Any, None]) -> None:
     """Run the service on uvloop where it exists: less event-loop overhead per update."""
     try:
@@ -170,6 +231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_roster_import(config, args.file))
         if args.command == "invite":
             return asyncio.run(_invite(config, args.ids, args.unbound))
+        if args.command == "jobs":
+            name = getattr(args, "name", None)
+            period = getattr(args, "period", None)
+            return asyncio.run(_jobs(config, args.jobs_command, name, period))
+        if args.command == "calendar":
+            return _calendar(config, args.year)
         if args.command == "audit":
             return asyncio.run(_audit(config, args.person, args.since, args.limit))
     except ConfigError as exc:

@@ -9,12 +9,15 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from services.policy import LoggingRules, ReviewRules
+from services.policy import LoggingRules, ReviewRules, SchedulerRules
 
 ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
 ENV_DATABASE_URL = "WORKLOG_DATABASE_URL"
 ENV_CONFIG = "WORKLOG_CONFIG"
 DEFAULT_CONFIG_PATH = Path("config.toml")
+
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(ValueError):
@@ -53,6 +56,22 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True)
+class OutboxConfig:
+    """How fast the outbox sender may send: Telegram's limits for one bot (`[outbox]`)."""
+
+    # Paced messages (notices, reminders, fan-outs) per second.
+    rate: float = 25.0
+    # All messages per second, replies and direct answers included (Telegram: about 30).
+    budget: float = 30.0
+    # Seconds between two messages to one chat (Telegram: about one a second).
+    per_chat_interval: float = 1.0
+    # Paced messages looked up at a time.
+    batch_size: int = 20
+    # Sends under way at once, per lane (replies, paced messages).
+    concurrency: int = 16
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -60,6 +79,8 @@ class Config:
     invites: InviteConfig = field(default_factory=InviteConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     review: ReviewRules = field(default_factory=ReviewRules)
+    scheduler: SchedulerRules = field(default_factory=SchedulerRules)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
     log_level: str = "INFO"
 
 
@@ -70,6 +91,8 @@ _SECTIONS: dict[str, type] = {
     "invites": InviteConfig,
     "calendar": CalendarConfig,
     "review": ReviewRules,
+    "scheduler": SchedulerRules,
+    "outbox": OutboxConfig,
 }
 
 
@@ -145,6 +168,24 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
         raise ConfigError("review.check_max_per_person and review.review_file_over must be >= 1")
     if review.check_weight_low_completeness < 0 or review.check_weight_weak_entry < 0:
         raise ConfigError("review.check_weight_* must not be negative")
+    jobs = cfg.scheduler
+    if not jobs.reminder_window_start <= jobs.daily_reminder <= jobs.reminder_window_end:
+        raise ConfigError("scheduler.daily_reminder must lie inside the reminder window")
+    if jobs.weekly_digest_day not in WEEKDAY_NAMES:
+        raise ConfigError(f"scheduler.weekly_digest_day must be one of {', '.join(WEEKDAY_NAMES)}")
+    if jobs.fivetwo_deadline_days < 1:
+        raise ConfigError("scheduler.fivetwo_deadline_days must be >= 1")
+    if jobs.snooze_minutes < 1 or jobs.grace_minutes < 0 or jobs.inbox_retention_days < 1:
+        raise ConfigError(
+            "scheduler.snooze_minutes and inbox_retention_days must be >= 1, grace_minutes >= 0"
+        )
+    sending = cfg.outbox
+    if not 0 < sending.rate <= sending.budget:
+        raise ConfigError("outbox.rate must be positive and at most outbox.budget")
+    if not 0 <= sending.per_chat_interval <= 60:
+        raise ConfigError("outbox.per_chat_interval must be between 0 and 60 seconds")
+    if not 1 <= sending.batch_size <= 1000 or not 1 <= sending.concurrency <= 1000:
+        raise ConfigError("outbox.batch_size and outbox.concurrency must be between 1 and 1000")
     try:
         rules.tz  # noqa: B018 - validates the zone name early
     except Exception as exc:

@@ -1,4 +1,5 @@
-"""Telegram plumbing shared by the channels: 429 handling and delivery of outbox messages."""
+"""Telegram plumbing shared by the channels: the bot's sending budget, 429 handling and
+delivery of outbox messages."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import BaseRateLimiter
+from telegram.ext import BaseRateLimiter, ExtBot
 
 from handlers.render import keyboard
 from scheduler.outbox import RecipientBlocked, RetryLater, Undeliverable
+from scheduler.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 # Wait before sending an outbox message again after a network error, in seconds.
 NETWORK_RETRY_SECONDS = 1.0
+# rate_limit_args of the outbox sender's sends: their slot is taken, a 429 is the sender's.
+OUTBOX_SEND = {"outbox": True}
+# Methods that post a message to a chat (Telegram's message limits), besides "send*".
+POSTING = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -27,11 +32,26 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return float(total()) if callable(total) else float(delay)  # type: ignore[arg-type]
 
 
-class RetryAfterLimiter(BaseRateLimiter[None]):
-    """Waits out Telegram's 429 answers (retry_after) and sends again, a few times at most."""
+def posts_a_message(endpoint: str) -> bool:
+    """Whether a Bot API method sends or edits a message (and counts against the budget)."""
+    if endpoint == "sendChatAction":
+        return False
+    return endpoint.startswith(("send", "edit")) or endpoint in POSTING
 
-    def __init__(self, max_retries: int = 3) -> None:
+
+class RetryAfterLimiter(BaseRateLimiter[dict[str, Any]]):
+    """Keeps the bot's direct sends within its budget and waits out Telegram's 429 answers.
+
+    With a `throttle` (the outbox sender's, see `bot.app.build_sender`) every message the
+    handlers send or edit takes a slot of the bot's one budget, and a 429 pauses the whole
+    bot. The outbox sender's own sends (rate_limit_args `OUTBOX_SEND`) have their slot
+    already: they go once, and a 429 is raised for the sender to handle. Other requests go as
+    they come; a 429 is waited out and the request sent again, a few times at most.
+    """
+
+    def __init__(self, max_retries: int = 3, throttle: Throttle | None = None) -> None:
         self.max_retries = max_retries
+        self.throttle = throttle
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -46,33 +66,50 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: None,
+        rate_limit_args: dict[str, Any] | None,
     ) -> Any:
+        if rate_limit_args and rate_limit_args.get("outbox"):
+            return await callback(*args, **kwargs)
+        # The throttle of a request that posts a message (None: it goes as it comes).
+        throttle = self.throttle if posts_a_message(endpoint) else None
+        chat_id = data.get("chat_id")
+        chat = chat_id if isinstance(chat_id, int) else None
         for attempt in range(self.max_retries + 1):
+            slot = await throttle.direct(chat) if throttle is not None else 0.0
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == self.max_retries or endpoint == "getUpdates":
                     raise
                 seconds = retry_after_seconds(exc)
-                log.info("429 on %s, retrying after %ss", endpoint, seconds)
-                await asyncio.sleep(seconds)
+                log.warning("429 on %s: no sends for %ss", endpoint, seconds)
+                if self.throttle is not None:
+                    self.throttle.flood(seconds)
+                if throttle is None:  # a throttled request waits in the throttle
+                    await asyncio.sleep(seconds)
+            finally:
+                if throttle is not None:
+                    throttle.answered(chat, slot)
         raise AssertionError("unreachable")
 
 
 class TelegramTransport:
     """Sends outbox messages with the bot, translating Telegram's answers for the sender."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: ExtBot[Any]) -> None:
         self.bot = bot
+        # rate_limit_args is refused by a bot without a rate limiter.
+        self._limit_args = OUTBOX_SEND if bot.rate_limiter is not None else None
 
     async def send(
         self, chat_id: int, text: str, buttons: Sequence[Sequence[tuple[str, str]]] | None
     ) -> None:
         try:
-            await self.bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+            await self.bot.send_message(
+                chat_id, text, reply_markup=keyboard(buttons), rate_limit_args=self._limit_args
+            )
         except RetryAfter as exc:
-            raise RetryLater(retry_after_seconds(exc), str(exc)) from exc
+            raise RetryLater(retry_after_seconds(exc), str(exc), flood=True) from exc
         except Forbidden as exc:
             raise RecipientBlocked(str(exc)) from exc
         except BadRequest as exc:

@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import cadre, common, review, start
+from handlers import cadre, common, forms, review, settings, start
 
 AUTH_GROUP = -1
 
@@ -40,6 +40,10 @@ def register(app: Application) -> None:
         ("comment", review.cmd_comment),
         ("comments", review.cmd_comments),
         ("evaluate", review.cmd_evaluate),
+        ("summary", forms.cmd_summary),
+        ("fivetwo", forms.cmd_fivetwo),
+        ("cancel", forms.cmd_cancel),
+        ("settings", settings.cmd_settings),
     ]:
         app.add_handler(CommandHandler(name, callback, filters=private & new))
     app.add_handler(MessageHandler(private & new & filters.COMMAND, cadre.cmd_unknown))
@@ -56,5 +60,8 @@ def register(app: Application) -> None:
     )
     app.add_handler(MessageHandler(private & new, cadre.on_unsupported))
     app.add_handler(CallbackQueryHandler(review.on_button, pattern=r"^(?:tm|rv|ck):"))
+    app.add_handler(CallbackQueryHandler(forms.on_button, pattern=r"^(?:sm|ft):"))
+    app.add_handler(CallbackQueryHandler(settings.on_reminder_button, pattern=r"^rm:"))
+    app.add_handler(CallbackQueryHandler(settings.on_settings_button, pattern=r"^st:"))
     app.add_handler(CallbackQueryHandler(cadre.on_button))
     app.add_error_handler(common.on_error)

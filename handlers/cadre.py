@@ -7,7 +7,7 @@ import re
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 
-from handlers import render
+from handlers import forms, render
 from handlers.common import command_rest, confirmed
 from handlers.context import WorklogContext
 from services import zh
@@ -26,9 +26,12 @@ def _source(message: Message) -> EntrySource:
 
 
 async def on_text(update: Update, context: WorklogContext) -> None:
-    """A plain message: one entry per item, dated by when it was sent."""
+    """A plain message: one entry per item, dated by when it was sent, unless a form being
+    filled in (/summary, /fivetwo) takes it."""
     message = update.message
     assert message is not None and message.text is not None
+    if await forms.take_text(message, context):
+        return
     await _record(message, context, message.text)
 
 
@@ -79,6 +82,8 @@ async def on_edited(update: Update, context: WorklogContext) -> None:
     text = message.text if message.text is not None else message.caption
     if text is None or text.startswith("/"):
         return  # edited commands are not replayed
+    if message.text is not None and await forms.took_edit(message, context):
+        return  # the message went to a form, not to the log
     confirm = Confirm(message.chat_id, render.edited)
     result = await context.services.entries.apply_edit(
         context.require_actor().person_id, text, _source(message), _attachment(message), confirm

@@ -160,7 +160,13 @@ def reflected(result: tuple[date, bool]) -> Reply:
 def leave_saved(absence: AbsenceView) -> Reply:
     end = "" if absence.end_date == absence.start_date else f"至{md(absence.end_date)}"
     start = md(absence.start_date)
-    return zh.LEAVE_SAVED.format(start=start, end=end, reason=absence.reason), None
+    kind = "" if absence.kind == "other" else _absence_kind(absence.kind)
+    return zh.LEAVE_SAVED.format(kind=kind, start=start, end=end, reason=absence.reason), None
+
+
+def _absence_kind(kind: str) -> str:
+    """请假 / 出差 / 培训 / 会议 / 其他 for an absence kind."""
+    return zh.ABSENCE_KINDS.get(kind, zh.ABSENCE_KINDS["other"])
 
 
 def bound(binding: Binding) -> Reply:
@@ -197,7 +203,9 @@ def completeness_lines(c: Completeness, absences: Sequence[AbsenceView]) -> list
     for a in absences:
         end = "" if a.end_date == a.start_date else f"至{a.end_date:%m-%d}"
         lines.append(
-            zh.EXCUSED_LINE.format(start=f"{a.start_date:%m-%d}", end=end, reason=a.reason)
+            zh.EXCUSED_LINE.format(
+                kind=_absence_kind(a.kind), start=f"{a.start_date:%m-%d}", end=end, reason=a.reason
+            )
         )
     return lines
 

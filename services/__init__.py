@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from services.audit import AuditService
 from services.clock import Clock
 from services.entries import EntryService
+from services.forms import FormService
 from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
 from services.policy import LoggingRules
+from services.reminders import ReminderService
 from services.review import ReviewService
 from services.roster import RosterService
 
@@ -30,3 +32,5 @@ class Services:
     outbox: OutboxService
     review: ReviewService
     audit: AuditService
+    reminders: ReminderService
+    forms: FormService

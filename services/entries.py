@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
+from scoring.absence import absence_kind
 from scoring.completeness import Completeness, completeness
 from scoring.dates import (
     Period,
@@ -29,7 +30,7 @@ from services.clock import Clock
 from services.errors import NotAllowed, NotFound, UsageError
 from services.outbox import Confirm
 from services.policy import LoggingRules
-from storage.models import Absence, Channel, EntryKind, LogEntry, Reflection
+from storage.models import Absence, AbsenceKind, Channel, EntryKind, LogEntry, Reflection
 from storage.repositories import EntryCounts, PeopleScope
 from storage.uow import UnitOfWork, UowFactory
 
@@ -177,6 +178,11 @@ class AbsenceView:
     start_date: date
     end_date: date
     reason: str
+    kind: str = AbsenceKind.OTHER.value  # leave / trip / training / meeting / other
+
+    @classmethod
+    def of(cls, absence: Absence) -> AbsenceView:
+        return cls(absence.start_date, absence.end_date, absence.reason, absence.kind)
 
 
 @dataclass(frozen=True)
@@ -633,17 +639,19 @@ class EntryService:
             raise NotAllowed(zh.LEAVE_TOO_OLD.format(days=LEAVE_PAST_DAYS))
         if end > today + timedelta(days=LEAVE_FUTURE_DAYS):
             raise NotAllowed(zh.LEAVE_TOO_FAR.format(days=LEAVE_FUTURE_DAYS))
-        view = AbsenceView(start, end, reason)
+        kind = absence_kind(reason)
+        view = AbsenceView(start, end, reason, kind)
         async with self.uow() as uow:
             for absence in await uow.entries.absences(person_id, start, end):
                 if (absence.start_date, absence.end_date, absence.reason) == (start, end, reason):
-                    return await self._commit(uow, confirm, view)
+                    return await self._commit(uow, confirm, AbsenceView.of(absence))
             await uow.entries.add_absence(
                 Absence(
                     person_id=person_id,
                     start_date=start,
                     end_date=end,
                     reason=reason,
+                    kind=kind,
                     created_at=self.clock.now(),
                     withdrawn=False,
                 )
@@ -671,7 +679,7 @@ class EntryService:
         return PeriodView(
             period,
             _views(entries),
-            tuple(AbsenceView(a.start_date, a.end_date, a.reason) for a in absences),
+            tuple(AbsenceView.of(a) for a in absences),
             self._completeness(period, logged, absences, today),
         )
 

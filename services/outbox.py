@@ -7,9 +7,9 @@ Use cases write outbox messages in their own transactions (`uow.outbox.add`); th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Generic, TypeVar
 
 from services.clock import Clock
@@ -58,6 +58,7 @@ class OutboxService:
         """
         async with self.uow() as uow:
             due = await uow.outbox.due(self.clock.now(), limit)
+            due = await self._drop_needless_reminders(uow, due)
             unsure = [m.id for m in due if m.in_flight]
             if unsure:
                 log.warning(
@@ -70,6 +71,60 @@ class OutboxService:
             await uow.outbox.claim([m.id for m in due], self.clock.now())
             await uow.commit()
         return due
+
+    async def pending(
+        self, limit: int, *, replies: bool, exclude: Collection[int] = ()
+    ) -> list[DueMessage]:
+        """The replies (or the other messages) due now, not claimed: the sender claims each
+        right before sending it, so that a crash leaves only real sends of unknown fate.
+
+        Reminders no longer needed are marked skipped on the way. `exclude`: the messages
+        the sender holds already.
+        """
+        async with self.uow() as uow:
+            due = await uow.outbox.due(
+                self.clock.now(), limit, priority=0 if replies else 1, exclude=exclude
+            )
+            kept = await self._drop_needless_reminders(uow, due)
+            if len(kept) < len(due):
+                await uow.commit()
+        return kept
+
+    async def claim(self, message: DueMessage) -> None:
+        """Mark a message as being sent now.
+
+        One still marked in flight was being sent when a process died: Telegram may have
+        delivered it, so sending it again may repeat it. That is counted and logged.
+        """
+        async with self.uow() as uow:
+            if message.in_flight:
+                log.warning(
+                    "outbox message %s was being sent when the bot stopped; sending it again, "
+                    "the recipient may get it twice",
+                    message.id,
+                )
+                await uow.outbox.count_unsure([message.id])
+            await uow.outbox.claim([message.id], self.clock.now())
+            await uow.commit()
+
+    async def _drop_needless_reminders(
+        self, uow: UnitOfWork, due: list[DueMessage]
+    ) -> list[DueMessage]:
+        """Mark skipped the reminders whose day the person has logged or is excused for."""
+        days: dict[date, list[int]] = {}
+        for message in due:
+            if message.reminds_of is not None and message.person_id is not None:
+                days.setdefault(message.reminds_of, []).append(message.person_id)
+        if not days:
+            return due
+        done = {
+            (day, pid)
+            for day, people in days.items()
+            for pid in await uow.entries.done_for(people, day)
+        }
+        needless = [m for m in due if (m.reminds_of, m.person_id) in done]
+        await uow.outbox.finish([m.id for m in needless], OutboxStatus.SKIPPED, self.clock.now())
+        return [m for m in due if m not in needless]
 
     async def sent(self, message: DueMessage) -> None:
         """Delivered; a recipient marked as blocked has evidently unblocked the bot."""

@@ -44,3 +44,33 @@ class ReviewRules:
     check_short_chars: int = 6
     # The longest comment, evaluation or spot-check remark a supervisor may write.
     text_limit: int = 500
+
+
+@dataclass(frozen=True)
+class SchedulerRules:
+    """When the scheduled jobs run (local time of `logging.timezone`) and what they may do."""
+
+    # The daily reminder to cadres with nothing logged today, on working days.
+    daily_reminder: time = time(17, 30)
+    # The window in which a cadre may pick their own reminder time (/settings).
+    reminder_window_start: time = time(16, 0)
+    reminder_window_end: time = time(21, 0)
+    # The second, later nudge to those still without an entry (a cadre may mute it).
+    second_nudge: bool = True
+    second_nudge_at: time = time(20, 30)
+    # 稍后提醒 on a reminder asks again after this many minutes.
+    snooze_minutes: int = 60
+    # The weekly digest to supervisors: day of week (mon..sun) and time.
+    weekly_digest_day: str = "mon"
+    weekly_digest_at: time = time(9, 0)
+    # On the quarter's last working day: supervisors hear whom they have not read (季查阅),
+    # and cadres are asked for the 5+2 form, due this many days after the quarter ends.
+    quarterly_review_at: time = time(10, 0)
+    fivetwo_deadline_days: int = 7
+    # On the month's last working day cadres are asked for their 月小结.
+    monthly_summary_at: time = time(16, 0)
+    # A job whose time passed while the service was down still runs within this many minutes.
+    grace_minutes: int = 120
+    # Processed inbox payloads older than this are purged (the audit line stays).
+    inbox_retention_days: int = 30
+    housekeeping_at: time = time(3, 0)

@@ -457,7 +457,7 @@ class ReviewService:
             pages,
             len(entries),
             completeness,
-            tuple(AbsenceView(a.start_date, a.end_date, a.reason) for a in absences),
+            tuple(AbsenceView.of(a) for a in absences),
             as_file,
         )
         return await self._commit(uow, confirm, view)

@@ -20,6 +20,10 @@ COMMANDS = [
     ("reflect", "心得体会：/reflect 内容"),
     ("leave", "请假出差：/leave 11-20 11-22 出差"),
     ("with", "改合作者：/with 2 县发改委"),
+    ("summary", "月度工作小结"),
+    ("fivetwo", "季度5+2实绩登记表"),
+    ("cancel", "退出正在填写的表单"),
+    ("settings", "提醒时间、第二次提醒"),
     ("help", "使用说明"),
 ]
 
@@ -105,7 +109,15 @@ LEAVE_BAD_RANGE = "结束日期 {end} 早于开始日期 {start}。"
 LEAVE_TOO_LONG = "一次最多登记{days}天。"
 LEAVE_TOO_OLD = "只能登记最近{days}天内开始的请假或出差。"
 LEAVE_TOO_FAR = "只能登记{days}天以内的请假或出差。"
-LEAVE_SAVED = "已登记：{start}{end} {reason}\n这些天不计入未记录天数。"
+LEAVE_SAVED = "已登记{kind}：{start}{end} {reason}\n这些天不计入未记录天数。"
+# Absence kinds (absences.kind), recognised from the reason of /leave.
+ABSENCE_KINDS = {
+    "leave": "请假",
+    "trip": "出差",
+    "training": "培训",
+    "meeting": "会议",
+    "other": "其他",
+}
 TOO_LONG_COMMAND = "内容太长（超过{limit}字），请分几条发送。"
 
 # Views
@@ -115,7 +127,7 @@ REFLECTION_LINE = "心得体会：{text}"
 PERIOD_HEAD = "{label} 工作日志"
 COMPLETENESS = "应记{expected}天 已记{logged}天 请假{excused}天\n完成率 {rate}"
 MISSING_DAYS = "未记：{days}"
-EXCUSED_LINE = "请假/出差：{start}{end} {reason}"
+EXCUSED_LINE = "{kind}：{start}{end} {reason}"
 PERIOD_EMPTY = "这段时间还没有记录。"
 CONTINUED = "（续）"
 
@@ -130,6 +142,10 @@ HELP_CADRE = (
     "/backfill 昨天 内容  补记\n"
     "/reflect 内容  心得体会\n"
     "/leave 11-20 11-22 出差  请假出差\n"
+    "/summary 月度工作小结\n"
+    "/fivetwo 季度5+2实绩登记表\n"
+    "/cancel 退出正在填写的表单\n"
+    "/settings 提醒时间\n"
     "\n"
     "凌晨{rollover}点前发的消息记入前一天。\n"
     "可补记最近{window}个工作日。"
@@ -250,6 +266,77 @@ EVALUATE_USAGE = (
 EVALUATION_SAVED = "已保存对{name} {quarter} 的领导评鉴。"
 EVALUATION_REPLACED = "已更新对{name} {quarter} 的领导评鉴（原内容已留档）。"
 
+# Reminders and the weekly digest (scheduled jobs) and /settings
+DAILY_REMINDER = "{date}（周{weekday}）还没有记工作日志。\n直接发消息即可记录，一行一件事。"
+DAILY_NUDGE = "提醒：{date} 的工作日志还没有记录。\n如今天请假或出差，请点下方按钮。"
+BUTTON_EXCUSE_LEAVE = "今天请假"
+BUTTON_EXCUSE_TRIP = "今天出差"
+BUTTON_LATER = "稍后提醒"
+EXCUSE_REASON = {"leave": "请假（提醒按钮登记）", "trip": "出差（提醒按钮登记）"}
+EXCUSED_BY_BUTTON = "已登记{date}{what}，这天不计入未记录天数。"
+EXCUSE_WHAT = {"leave": "请假", "trip": "出差"}
+SNOOZED = "好的，{minutes}分钟后再提醒您。"
+ALREADY_LOGGED = "{date} 已有记录，不用再提醒。"
+REMINDER_DAY_PASSED = "这条提醒已过期。"
+WEEKLY_DIGEST_HEAD = "上周（{start}–{end}）团队日志完成情况，{count}人："
+WEEKLY_DIGEST_LINE = "{name} {logged}/{expected}天 {rate}"
+WEEKLY_DIGEST_MORE = "……另有{count}人，发送 /team 上周 查看全部。"
+WEEKLY_DIGEST_BLOCKED = "收不到提醒（已屏蔽机器人）：{names}"
+WEEKLY_DIGEST_FOOT = "/team 上周  查看详情"
+SETTINGS_TEXT = (
+    "提醒设置\n每日提醒时间：{time}{own}\n第二次提醒（{nudge_at}）：{nudge}\n"
+    "点下方按钮修改，或发送 /settings 18:00"
+)
+SETTINGS_OWN = "（自选）"
+SETTINGS_DEFAULT = "（默认）"
+SETTINGS_NUDGE_ON = "开"
+SETTINGS_NUDGE_OFF = "关"
+SETTINGS_NUDGE_DISABLED = "未启用"
+BUTTON_NUDGE_OFF = "关闭第二次提醒"
+BUTTON_NUDGE_ON = "开启第二次提醒"
+BUTTON_DEFAULT_TIME = "恢复默认"
+SETTINGS_SAVED = "已保存。"
+SETTINGS_BAD_TIME = "提醒时间须在 {start} 到 {end} 之间，例如 /settings 18:00。"
+
+# Scheduled jobs as operators see them (worklog jobs list | run)
+JOB_ABOUT = {
+    "daily-reminder": "工作日{window}每{every}分钟：提醒到了提醒时间、当天未记且未请假的干部",
+    "daily-nudge": "工作日{at}：第二次提醒仍未记录的干部（可在 /settings 关闭）",
+    "weekly-digest": "每周（{day}）{at}：向上级发送团队上周完成情况",
+    "housekeeping": "每天{at}：清除已处理消息的过期内容（审计记录保留）",
+    "quarterly-review": "每季度最后一个工作日{at}：提醒上级本季度尚未调阅的下属",
+    "monthly-summary": "每月最后一个工作日{at}：请干部写月小结（未确认的）",
+    "quarterly-fivetwo": "每季度最后一个工作日{at}：请干部填写5+2实绩登记表（未提交的）",
+    "fivetwo-deadline": "5+2截止次日{at}：提醒逾期干部，并告知其上级",
+}
+JOB_LIST_LINE = "{name}\t{about}\t下次：{next}"
+JOB_DONE = "{name}（{key}）：计划发送 {count} 条。{note}"
+JOB_NOTE_NOT_WORKING_DAY = "非工作日，不提醒。"
+JOB_NOTE_NUDGE_OFF = "第二次提醒未启用或非工作日。"
+JOB_NOTE_PURGED = "清除了{count}条过期消息内容。"
+JOB_NOTE_NOT_YET = "今天不是本期最后一个工作日，不发送。"
+QUARTERLY_REVIEW = (
+    "{quarter} 季查阅提醒：本季度您还没有调阅以下{count}名下属的日志：{names}\n"
+    "发送 /review 姓名 季度 调阅，例如 /review 张三 本季度"
+)
+QUARTERLY_REVIEW_DONE = "{quarter} 季查阅：本季度您已调阅全部直接下属的日志。"
+MONTHLY_NOTICE = (
+    "今天是{month}最后一个工作日，请写本月小结。\n"
+    "点下方按钮查看根据您本月日志生成的草稿，修改后确认；也可发送 /summary。"
+)
+BUTTON_OPEN_SUMMARY = "查看本月小结草稿"
+FIVETWO_NOTICE = (
+    "{quarter} 即将结束，请填写「5+2」实绩登记表（5件最满意、2件不够满意的工作）和自评，"
+    "{deadline}前提交。发送 /fivetwo 开始，候选事项来自您本季度的日志。"
+)
+FIVETWO_LATE = "{quarter}「5+2」实绩登记表已过提交期限，您还没有提交。请发送 /fivetwo 尽快补交。"
+FIVETWO_LATE_TEAM = "{quarter}「5+2」实绩登记表：您的{count}名下属逾期未交：{names}"
+JOB_UNKNOWN = "没有任务「{name}」。可用：{names}"
+JOB_BAD_DAY = "日期「{text}」看不懂，请写成 2026-11-20。"
+JOB_BAD_MONTH = "月份「{text}」看不懂，请写成 2026-11。"
+JOB_BAD_QUARTER = "季度「{text}」看不懂，请写成 2026Q4。"
+JOB_BAD_WEEK = "周「{text}」看不懂，请写成 2026-W47 或该周的某一天。"
+
 # The audit trail (worklog audit)
 AUDIT_HEADER = "时间\t事件\t命令\t操作人\t对象\t详情"
 AUDIT_EMPTY = "没有符合条件的记录。"
@@ -267,6 +354,8 @@ AUDIT_ACTIONS = {
     "roster_import": "导入花名册",
     "reflection_replaced": "心得体会更新",
     "evaluation_replaced": "领导评鉴更新",
+    "summary_replaced": "工作小结更新",
+    "fivetwo_replaced": "5+2登记表更新",
 }
 
 # The roster import and invite links (the admin reads these in the CLI)
@@ -321,3 +410,110 @@ INVITES_LINE = "{roster_id} {name} {link}"
 INVITES_UNKNOWN = "花名册中没有这些工号：{ids}"
 INVITES_INACTIVE = "这些人员已停用，未生成链接：{ids}"
 INVITES_BOUND = "这些人员已绑定 Telegram，未生成链接：{ids}"
+
+# `worklog calendar YEAR`
+CALENDAR_HEAD = "{year}年工作日历"
+CALENDAR_BAD_YEAR = "年份 {year} 不对，请写成四位数年份，例如 worklog calendar 2026。"
+CALENDAR_OFFICIAL = "依据：国务院办公厅公布的节假日安排（法定日历）。"
+CALENDAR_MISSING = (
+    "注意：尚无{year}年的法定节假日安排（国务院尚未公布，或 chinesecalendar 需要升级），"
+    "工作日按周一至周五推算。\n"
+    "请在配置 calendar.extra_holidays / extra_workdays 中补充节假日和调休上班日。"
+)
+CALENDAR_HAS_OVERRIDES = (
+    "本年有配置的节假日或调休（calendar.extra_holidays / extra_workdays），优先适用。"
+)
+CALENDAR_TOTAL = "全年工作日{days}天。"
+CALENDAR_MONTH = "{month}月：工作日{days}天（{source}）"
+CALENDAR_HOLIDAY = "  放假：{name}{span}（{source}）"
+CALENDAR_SPAN = "{start}至{end} 共{days}天"
+CALENDAR_MAKE_UP = "  调休上班：{date} 周{weekday}（{holiday}{source}）"
+CALENDAR_MAKE_UP_FOR = "{name}调休，"
+CALENDAR_PLUS_CONFIG = "，含配置调整"
+CALENDAR_SOURCES = {"package": "法定日历", "fallback": "周一至周五推算", "override": "配置"}
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+
+# Forms: the monthly summary (/summary), the quarterly 5+2 form (/fivetwo), /cancel
+FORM_NAMES = {"summary": "工作小结", "fivetwo": "5+2实绩登记表"}
+QUARTER_NAMES = "一二三四"
+FORM_CANCEL_HINT = "发送 /cancel 退出填写；填写期间发来的文字不记入日志。"
+FORM_RESUMED = "继续上次未完成的填写。"
+FORM_ENDED = "（未完成的{form}已退出。）"
+CANCELLED = "已退出{form}填写。之前提交的内容不受影响。"
+NOTHING_TO_CANCEL = "现在没有正在填写的表单。"
+EDIT_IN_FORM = "修改已发出的消息不会改动{form}，也不记入日志。请把改好的内容直接再发一次。"
+FORM_IN_PROGRESS = "\n（正在填写{form}，发来的文字不记入日志；发送 /cancel 退出。）"
+
+DRAFT_HEAD = "{label}工作小结"
+DRAFT_EMPTY = "本月还没有工作日志记录。"
+DRAFT_COUNTS = (
+    "本月记工作日志{days}天、{count}条"
+    "（日常工作{regular}条，其他工作{other}条，八小时外{after_hours}条）。"
+)
+DRAFT_COMPLETENESS = "应记{expected}天，已记{logged}天{excused}。"
+DRAFT_EXCUSED = "，请假/出差{days}天"
+DRAFT_LATE = "其中补记{count}条。"
+DRAFT_THEMES = "主要工作：{themes}。"
+DRAFT_PARTNER = "{name}（{count}次）"
+DRAFT_PARTNERS = "主要合作或服务对象：{partners}。"
+DRAFT_PROJECTS = "涉及项目{count}个，相关日志{entries}条。"
+DRAFT_HIGHLIGHTS = "重点工作："
+DRAFT_SHORTCOMINGS = "存在不足：（请补充）"
+DRAFT_NEXT = "下月打算：（请补充）"
+
+SUMMARY_WHICH = "不能填写「{text}」的工作小结。现在可以填写：{open}。\n例如：/summary 本月"
+SUMMARY_CLOSED = "这个月的工作小结已过填写期限。发送 /summary 填写本月的。"
+SUMMARY_DRAFT_SHOWN = "{label}工作小结草稿（根据您的日志生成）："
+SUMMARY_CONFIRMED_SHOWN = "您已于{date}提交{label}工作小结："
+SUMMARY_OPEN_HINT = "直接使用请点「确认提交」。\n要修改：复制上面的内容，改好后整段发给我。"
+SUMMARY_CONFIRMED_HINT = "要修改：复制上面的内容，改好后整段发给我，再点「确认提交」。"
+SUMMARY_EDITED = "已收到{label}工作小结修改稿（未记入日志）："
+SUMMARY_EDITED_HINT = "核对无误请点「确认提交」；还要改就再发一次全文。"
+SUMMARY_DONE = "已提交{label}工作小结（{count}字）。"
+SUMMARY_DONE_REPLACED = "已更新{label}工作小结（{count}字），原内容已留档。"
+SUMMARY_EMPTY = "小结内容是空的。请发送修改后的小结全文，或点「确认提交」使用草稿。"
+SUMMARY_TOO_LONG = "小结太长（超过{limit}字），请精简后再发。"
+BUTTON_CONFIRM_SUMMARY = "✅ 确认提交"
+
+FIVETWO_WHICH = "不能填写「{text}」的5+2实绩登记表。现在可以填写：{open}。\n例如：/fivetwo 本季度"
+FIVETWO_HEAD = "{label} 5+2实绩登记表"
+FIVETWO_SUBMITTED_BEFORE = "（已于{date}提交，可修改后重新提交）"
+FIVETWO_STEP_BEST = "第1步（共3步）：选出{count}项最满意的工作，已选{chosen}/{count}。"
+FIVETWO_STEP_WEAKER = "第2步（共3步）：选出{count}项不够满意的工作，已选{chosen}/{count}。"
+FIVETWO_STEP_SELF = "第3步（共3步）：请直接发送自评（{limit}字以内）。"
+FIVETWO_CHOOSE = "点编号选择或取消："
+FIVETWO_NOTHING_SUGGESTED = "没有可推荐的条目，请直接发文字填写，一行一项。"
+FIVETWO_OWN_MARK = "（自填）"
+FIVETWO_CONCERN_MARK = "（上级意见）"
+FIVETWO_PICKED = "✅"
+FIVETWO_TYPE_HINT = "也可以直接发文字补充，一行一项。选好后点「下一步」。"
+FIVETWO_BEST_LIST = "最满意的工作："
+FIVETWO_WEAKER_LIST = "不够满意的工作："
+FIVETWO_SELF_LINE = "自评：{text}"
+FIVETWO_SELF_HINT = "核对无误请点「提交」；重写自评就再发一次。"
+FIVETWO_ADDED = "已添加{count}项（未记入日志）。"
+FIVETWO_DONE = "已提交{label} 5+2实绩登记表。"
+FIVETWO_DONE_REPLACED = "已更新{label} 5+2实绩登记表，原内容已留档。"
+FIVETWO_NEED_BEST = "请选满5项最满意的工作再点「下一步」（已选{count}项）。可直接发文字补充。"
+FIVETWO_NEED_WEAKER = "请选满2项不够满意的工作再点「下一步」（已选{count}项）。可直接发文字补充。"
+FIVETWO_BEST_FULL = "最满意的工作已选满{count}项，请先点掉一项。"
+FIVETWO_WEAKER_FULL = "不够满意的工作已选满{count}项，请先点掉一项。"
+FIVETWO_BAD_NUMBER = "「{text}」中有本步骤没有的编号，请对照列表。"
+FIVETWO_ITEM_EMPTY = "内容是空的。请发送一项工作，或点编号选择。"
+FIVETWO_ITEM_TOO_LONG = "每项不超过{limit}字，请精简后再发。"
+FIVETWO_TOO_MANY = "列表最多{limit}项，请从已有的里面选择。"
+FIVETWO_SELF_EMPTY = "自评是空的。请发送自评内容。"
+FIVETWO_SELF_TOO_LONG = "自评太长（超过{limit}字），请精简后再发。"
+FIVETWO_FIRST_STEP = "已经是第1步了。"
+BUTTON_NEXT_STEP = "下一步 ▶"
+BUTTON_PREVIOUS_STEP = "◀ 上一步"
+BUTTON_SUBMIT = "✅ 提交"

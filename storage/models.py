@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -125,7 +126,7 @@ class Person(Base):
     # The cadre's own daily reminder time (local), None = the configured default.
     remind_at: Mapped[time | None] = mapped_column(Time())
     # The cadre turned the second (later) daily nudge off.
-    second_nudge_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    second_nudge_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -223,7 +224,9 @@ class Absence(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(10), default=AbsenceKind.OTHER.value)
+    kind: Mapped[str] = mapped_column(
+        String(10), default=AbsenceKind.OTHER.value, server_default=AbsenceKind.OTHER.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -333,6 +336,7 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # the recipient blocked the bot
     FAILED = "failed"  # refused for good (chat not found, no account bound)
+    SKIPPED = "skipped"  # a reminder no longer needed when it came due (the day was logged)
 
 
 class OutboxMessage(Base):
@@ -351,9 +355,12 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(30))
     # 0 = a reply to someone waiting for it, sent before everything else; 1 = notices and
     # scheduled messages, paced, behind the replies.
-    priority: Mapped[int] = mapped_column(SmallInteger, default=1)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A reminder to log this work date: skipped when it comes due if the person has logged
+    # that day or is excused by then (a fan-out takes minutes; people log meanwhile).
+    reminds_of: Mapped[date | None] = mapped_column(Date)
     text: Mapped[str] = mapped_column(Text)
     # Inline buttons as JSON rows of [label, callback data], or None.
     buttons: Mapped[str | None] = mapped_column(Text)
@@ -368,24 +375,6 @@ class OutboxMessage(Base):
     in_flight_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Sends whose fate is unknown (in flight at a crash, or timed out): possible duplicates.
     unsure: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class JobRun(Base):
-    """One run of a scheduled job for one period (e.g. daily-reminder 2026-11-20).
-
-    The run's messages are planned into the outbox under keys that include the job and the
-    period, so planning again after a crash adds nothing twice; `planned_at` says it is done.
-    """
-
-    __tablename__ = "job_runs"
-    __table_args__ = (UniqueConstraint("job", "run_key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job: Mapped[str] = mapped_column(String(50))
-    run_key: Mapped[str] = mapped_column(String(30))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    messages: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Conversation(Base):

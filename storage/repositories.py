@@ -7,21 +7,26 @@ query for a `PeopleScope` and a period, never one query per person.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
+    Time,
     bindparam,
     case,
+    cast,
     false,
     func,
     insert,
+    literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -171,6 +176,20 @@ class _Repository:
         self.session = session
 
 
+def _logged_or_excused(day: date) -> ColumnElement[bool]:
+    """The person (the outer query's Person row) has a live entry for `day` or is excused."""
+    logged = select(LogEntry.id).where(
+        LogEntry.person_id == Person.id, LogEntry.work_date == day, LogEntry.withdrawn.is_(False)
+    )
+    excused = select(Absence.id).where(
+        Absence.person_id == Person.id,
+        Absence.withdrawn.is_(False),
+        Absence.start_date <= day,
+        Absence.end_date >= day,
+    )
+    return logged.exists() | excused.exists()
+
+
 class PeopleRepository(_Repository):
     async def by_telegram_id(self, telegram_user_id: int) -> Person | None:
         return await self.session.scalar(
@@ -233,6 +252,83 @@ class PeopleRepository(_Repository):
             select(Person.id).where(or_(Person.roster_id == text, Person.name == text)).limit(5)
         )
         return list(rows.all())
+
+    async def to_remind(
+        self,
+        day: date,
+        key_prefix: str,
+        due_by: time,
+        default_time: time,
+        window: tuple[time, time],
+    ) -> list[int]:
+        """Active, reachable people whose reminder time is due, with nothing for `day`, not
+        excused and not yet reminded (no outbox row under `key_prefix` + id); one query.
+
+        An own time outside `window` (the window was narrowed since) counts as the default.
+        """
+        reminded = select(OutboxMessage.id).where(
+            OutboxMessage.key == literal(key_prefix) + cast(Person.id, String)
+        )
+        start, end = (literal(t, Time()) for t in window)
+        own_time = case(
+            (Person.remind_at.between(start, end), Person.remind_at),
+            else_=literal(default_time, Time()),
+        )
+        rows = await self.session.scalars(
+            select(Person.id)
+            .where(
+                Person.active,
+                Person.telegram_user_id.is_not(None),
+                Person.bot_blocked_at.is_(None),
+                own_time <= due_by,
+                ~_logged_or_excused(day),
+                ~reminded.exists(),
+            )
+            .order_by(Person.id)
+        )
+        return list(rows.all())
+
+    async def to_nudge(self, day: date, first_prefix: str, nudge_prefix: str) -> list[int]:
+        """People reminded today (first_prefix) who still have nothing, not muted, not nudged."""
+        reminded = select(OutboxMessage.id).where(
+            OutboxMessage.key == literal(first_prefix) + cast(Person.id, String),
+            OutboxMessage.status == OutboxStatus.SENT.value,
+        )
+        nudged = select(OutboxMessage.id).where(
+            OutboxMessage.key == literal(nudge_prefix) + cast(Person.id, String)
+        )
+        rows = await self.session.scalars(
+            select(Person.id)
+            .where(
+                Person.active,
+                Person.telegram_user_id.is_not(None),  # the account may have moved since
+                Person.bot_blocked_at.is_(None),
+                Person.second_nudge_muted.is_(False),
+                reminded.exists(),
+                ~nudged.exists(),
+                ~_logged_or_excused(day),
+            )
+            .order_by(Person.id)
+        )
+        return list(rows.all())
+
+    async def reachable_ids(self) -> set[int]:
+        """Active people with a bound account who have not blocked the bot."""
+        rows = await self.session.scalars(
+            select(Person.id).where(
+                Person.active,
+                Person.telegram_user_id.is_not(None),
+                Person.bot_blocked_at.is_(None),
+            )
+        )
+        return set(rows.all())
+
+    async def blocked_ids(self) -> set[int]:
+        """Active people who blocked the bot (reported to their supervisor)."""
+        rows = await self.session.scalars(
+            select(Person.id).where(Person.active, Person.bot_blocked_at.is_not(None))
+        )
+        return set(rows.all())
 
     async def find_roster_id(self, roster_id: str) -> int | None:
         return await self.session.scalar(select(Person.id).where(Person.roster_id == roster_id))
@@ -516,6 +612,21 @@ class EntryRepository(_Repository):
             )
         ).all()
 
+    async def done_for(self, person_ids: Sequence[int], day: date) -> set[int]:
+        """Who of `person_ids` has logged `day` or is excused for it (needs no reminder)."""
+        if not person_ids:
+            return set()
+        scope = PeopleScope(person_ids=tuple(person_ids))
+        excused = await self.session.scalars(
+            select(Absence.person_id).where(
+                Absence.person_id.in_(scope.ids()),
+                Absence.withdrawn.is_(False),
+                Absence.start_date <= day,
+                Absence.end_date >= day,
+            )
+        )
+        return await self.logged_on(scope, day) | set(excused.all())
+
     async def logged_on(self, scope: PeopleScope, day: date) -> set[int]:
         """Who in `scope` has a live entry for `day`."""
         rows = await self.session.scalars(
@@ -712,6 +823,20 @@ class AuditRepository(_Repository):
             query = query.where(AuditLog.at >= since)
         return [AuditRow(*row) for row in await self.session.execute(query)]
 
+    async def reviewed_pairs(self, since: datetime, until: datetime) -> set[tuple[int, int]]:
+        """(reader, person) pairs of /review reads in [since, until) (for the 季查阅 reminder)."""
+        rows = await self.session.execute(
+            select(AuditLog.actor_person_id, AuditLog.subject_person_id)
+            .where(
+                AuditLog.action == "read",
+                AuditLog.command == "review",
+                AuditLog.at >= since,
+                AuditLog.at < until,
+            )
+            .distinct()
+        )
+        return {(actor, subject) for actor, subject in rows}
+
 
 class ReviewRepository(_Repository):
     """Spot checks, comments and evaluations of supervisors on their reports' logs."""
@@ -804,6 +929,19 @@ class InboxRepository(_Repository):
             update(InboxUpdate).where(InboxUpdate.id == inbox_id).values(payload="{}")
         )
 
+    async def purge_payloads(self, before: datetime) -> int:
+        """Empty the payloads of updates processed before `before`; returns how many."""
+        result = await self.session.execute(
+            update(InboxUpdate)
+            .where(
+                InboxUpdate.status == InboxStatus.DONE.value,
+                InboxUpdate.processed_at < before,
+                InboxUpdate.payload != "{}",
+            )
+            .values(payload="{}")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def record_failure(self, inbox_id: int, error: str, give_up: bool) -> None:
         """Count a failed attempt of a pending update; a done update is never reopened.
 
@@ -839,6 +977,8 @@ class DueMessage:
     attempts: int
     blocked: bool  # the recipient was marked as having blocked the bot
     in_flight: bool  # a send was under way when the process that made it stopped
+    person_id: int | None = None
+    reminds_of: date | None = None  # a reminder to log this day (skipped once it is logged)
 
 
 # Built once per dialect and run with parameters, so it is compiled once.
@@ -869,6 +1009,8 @@ class OutboxRepository(_Repository):
         person_id: int | None = None,
         chat_id: int | None = None,
         buttons: Sequence[Sequence[tuple[str, str]]] | None = None,
+        reminds_of: date | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         """Queue a message for a person (their account at sending time) or a chat, once per key."""
         if (person_id is None) == (chat_id is None):
@@ -885,14 +1027,77 @@ class OutboxRepository(_Repository):
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "unsure": 0,
-            "not_before": at,
+            "reminds_of": reminds_of,
+            "not_before": not_before or at,
             "created_at": at,
         }
         await self.session.execute(_INSERT_OUTBOX[_dialect(self.session)], values)
         self.added = True
 
-    async def due(self, now: datetime, limit: int) -> list[DueMessage]:
-        """Pending messages whose time has come, oldest first."""
+    async def add_to_people(
+        self,
+        messages: Sequence[tuple[str, int, str]],
+        kind: str,
+        at: datetime,
+        *,
+        buttons: Sequence[Sequence[tuple[str, str]]] | None = None,
+        reminds_of: date | None = None,
+    ) -> None:
+        """Queue many (key, person id, text) messages of one kind; keys seen before are skipped.
+
+        One executemany per chunk: planning a reminder for a whole city is a few statements.
+        """
+        stored_buttons = None if buttons is None else json.dumps(buttons, ensure_ascii=False)
+        statement = _INSERT_OUTBOX[_dialect(self.session)]
+        for start in range(0, len(messages), CHUNK):
+            rows = [
+                {
+                    "key": key[:200],
+                    "kind": kind,
+                    "person_id": person_id,
+                    "chat_id": None,
+                    "text": text,
+                    "buttons": stored_buttons,
+                    "priority": 1,
+                    "status": OutboxStatus.PENDING.value,
+                    "attempts": 0,
+                    "unsure": 0,
+                    "reminds_of": reminds_of,
+                    "not_before": at,
+                    "created_at": at,
+                }
+                for key, person_id, text in messages[start : start + CHUNK]
+            ]
+            await self.session.execute(statement, rows)
+            self.added = True
+
+    async def due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        priority: int | None = None,
+        exclude: Collection[int] = (),
+    ) -> list[DueMessage]:
+        """Pending messages whose time has come, replies first, then oldest first.
+
+        `priority` keeps one kind (0: replies, 1: the others); `exclude` leaves out messages
+        the sender holds already. The due ids are chosen first, then only those are joined
+        to their recipients (a fan-out keeps tens of thousands pending).
+        """
+        order = (OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.not_before <= now,
+                true() if priority is None else OutboxMessage.priority == priority,
+                OutboxMessage.id.not_in(list(exclude)) if exclude else true(),
+            )
+            .order_by(*order)
+            .limit(limit)
+            .subquery()
+        )
         rows = await self.session.execute(
             select(
                 OutboxMessage.id,
@@ -903,18 +1108,18 @@ class OutboxRepository(_Repository):
                 OutboxMessage.attempts,
                 Person.bot_blocked_at.is_not(None),
                 OutboxMessage.in_flight_since.is_not(None),
+                OutboxMessage.person_id,
+                OutboxMessage.reminds_of,
             )
+            .join(due, due.c.id == OutboxMessage.id)
             .outerjoin(Person, Person.id == OutboxMessage.person_id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING.value,
-                OutboxMessage.not_before <= now,
-            )
-            .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
-            .limit(limit)
+            .order_by(*order)
         )
         return [
-            DueMessage(id, kind, chat_id, text, _buttons(buttons), attempts, blocked, in_flight)
-            for id, kind, chat_id, text, buttons, attempts, blocked, in_flight in rows
+            DueMessage(
+                id, kind, chat_id, text, _buttons(buttons), attempts, blocked, in_flight, pid, day
+            )
+            for id, kind, chat_id, text, buttons, attempts, blocked, in_flight, pid, day in rows
         ]
 
     async def claim(self, message_ids: Sequence[int], at: datetime) -> None:

@@ -11,6 +11,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.forms import FormRepository
 from storage.repositories import (
     AuditRepository,
     EntryRepository,
@@ -58,6 +59,7 @@ class UnitOfWork:
         self.inbox = InboxRepository(session)
         self.outbox = OutboxRepository(session)
         self.review = ReviewRepository(session)
+        self.forms = FormRepository(session)
         return self
 
     async def __aexit__(

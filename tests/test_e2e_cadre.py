@@ -508,26 +508,26 @@ async def test_leave_week_and_month_completeness(bot):
     # Wednesday 11-18: nothing. Thursday: training, reported on Friday.
     bot.clock.set(at(11, 20, 9))
     assert await bot.say(ZHANG, "/leave 11-19 参加市委党校培训") == [
-        "已登记：11月19日 参加市委党校培训\n这些天不计入未记录天数。"
+        "已登记培训：11月19日 参加市委党校培训\n这些天不计入未记录天数。"
     ]
     await send(bot, ZHANG, "起草月度工作总结")
     assert await bot.say(ZHANG, "/leave 11-23 11-25 出差省城招商") == [
-        "已登记：11月23日至11月25日 出差省城招商\n这些天不计入未记录天数。"
+        "已登记出差：11月23日至11月25日 出差省城招商\n这些天不计入未记录天数。"
     ]
     assert await bot.say(ZHANG, "/leave 11-23 11-25 出差省城招商") == [
-        "已登记：11月23日至11月25日 出差省城招商\n这些天不计入未记录天数。"
+        "已登记出差：11月23日至11月25日 出差省城招商\n这些天不计入未记录天数。"
     ]
     assert await bot.say(ZHANG, "/leave 今天 下午 病假") == [
-        "已登记：11月20日 下午 病假\n这些天不计入未记录天数。"
+        "已登记请假：11月20日 下午 病假\n这些天不计入未记录天数。"
     ]
     absences = [
-        (a.start_date.isoformat(), a.end_date.isoformat(), a.reason)
+        (a.start_date.isoformat(), a.end_date.isoformat(), a.reason, a.kind)
         for a in await rows(bot, Absence)
     ]
     assert absences == [
-        ("2026-11-19", "2026-11-19", "参加市委党校培训"),
-        ("2026-11-23", "2026-11-25", "出差省城招商"),
-        ("2026-11-20", "2026-11-20", "下午 病假"),
+        ("2026-11-19", "2026-11-19", "参加市委党校培训", "training"),
+        ("2026-11-23", "2026-11-25", "出差省城招商", "trip"),
+        ("2026-11-20", "2026-11-20", "下午 病假", "leave"),
     ]
 
     [week] = await bot.say(ZHANG, "/week")
@@ -536,8 +536,8 @@ async def test_leave_week_and_month_completeness(bot):
         "应记4天 已记3天 请假1天\n"
         "完成率 75%\n"
         "未记：11-18\n"
-        "请假/出差：11-19 参加市委党校培训\n"
-        "请假/出差：11-20 下午 病假\n"
+        "培训：11-19 参加市委党校培训\n"
+        "请假：11-20 下午 病假\n"
         "\n"
         "— 11-16 周一 1条\n"
         "1. 参加周一例会\n"
@@ -623,7 +623,7 @@ async def test_photos_documents_voice_stickers_help(bot):
         + zh.HELP_SUPERVISOR.format(count=1)
     )
     assert "凌晨4点前发的消息记入前一天。\n可补记最近3个工作日。" in help_text
-    assert await bot.say(ZHANG, "/fivetwo") == [zh.UNKNOWN_COMMAND]
+    assert await bot.say(ZHANG, "/nosuch") == [zh.UNKNOWN_COMMAND]
     assert await state(bot) == before
 
     await bot.enrol(LI, "S001", "赵书记", roles="cadre,supervisor,rater")

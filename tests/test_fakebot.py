@@ -675,6 +675,28 @@ async def test_per_chat_rate_limit() -> None:
         assert fake.calls("sendMessage")[2].fault == "rate"
 
 
+async def test_enforce_limits_answers_429_like_telegram_and_counts_them() -> None:
+    async with (
+        FakeBotApi(strict_chats=False) as fake,
+        Bot(TOKEN, base_url=fake.base_url) as b,
+    ):
+        fake.enforce_limits(global_per_second=3, per_chat_per_second=1)
+        await b.send_message(ALICE.id, "1")
+        with pytest.raises(RetryAfter) as refused:  # the same chat within a second
+            await b.send_message(ALICE.id, "2")
+        assert refused.value.retry_after.total_seconds() >= 1  # type: ignore[union-attr]
+        await b.send_message(BOB.id, "3")
+        await b.send_message(7003, "4")
+        with pytest.raises(RetryAfter):  # a fourth in the second
+            await b.send_message(7004, "5")
+        assert fake.rate_limited == 2
+        assert fake.stats()["rate_limited"] == 2
+        assert [c.fault for c in fake.calls("sendMessage")] == [None, "rate", None, None, "rate"]
+        fake.enforce_limits(global_per_second=None, per_chat_per_second=None)
+        await b.send_message(ALICE.id, "no limits")
+        assert fake.rate_limited == 0
+
+
 async def test_blocked_user_gets_forbidden(api: FakeBotApi, bot: Bot) -> None:
     from telegram.error import Forbidden
 
@@ -739,6 +761,9 @@ async def test_control_http_api(api: FakeBotApi, bot: Bot) -> None:
         assert reply["message"]["reply_to_message"]["text"] == "pong"
         bad_reply = await post("send_text", 400, user_id=2002, text="re", reply_to=99)
         assert "no message 99" in bad_reply["description"]
+        limits = await post("enforce_limits", global_per_second=30, per_chat_per_second=None)
+        assert limits == {"global_per_second": 30.0, "per_chat_per_second": None}
+        assert (api.global_limit, api.per_chat_limit, api.rate_limited) == (30.0, None, 0)
 
 
 async def test_application_end_to_end(api: FakeBotApi) -> None:

@@ -465,14 +465,15 @@ async def test_the_same_absence_is_stored_once(env: Env, me: int) -> None:
 
     assert first == again
     assert (first.start_date, first.end_date, first.reason) == (*nov(23, 25), "出差 学习")
+    assert first.kind == "trip"
     assert await env.count(Absence) == 1
     await env.entries.add_absence(me, "11-23", "11-25", "培训")
     await env.entries.add_absence(me, "11-23", None, "出差 学习")
-    spans = [(a.start_date, a.end_date, a.reason) for a in await env.rows(Absence)]
+    spans = [(a.start_date, a.end_date, a.reason, a.kind) for a in await env.rows(Absence)]
     assert spans == [
-        (*nov(23, 25), "出差 学习"),
-        (*nov(23, 25), "培训"),
-        (*nov(23, 23), "出差 学习"),
+        (*nov(23, 25), "出差 学习", "trip"),
+        (*nov(23, 25), "培训", "training"),
+        (*nov(23, 23), "出差 学习", "trip"),
     ]
 
 
@@ -500,10 +501,10 @@ async def test_period_completeness_counts_logged_excused_and_missing_days(
     )
     assert sorted(month.by_day()) == nov(2, 3, 4, 5, 7, 9, 20)
     assert [e.withdrawn for e in month.by_day()[date(2026, 11, 5)]] == [True]
-    assert [(a.start_date, a.reason) for a in month.absences] == [
-        (date(2026, 10, 28), "休假"),
-        (date(2026, 11, 9), "出差"),
-        (date(2026, 11, 16), "培训"),
+    assert [(a.start_date, a.reason, a.kind) for a in month.absences] == [
+        (date(2026, 10, 28), "休假", "leave"),
+        (date(2026, 11, 9), "出差", "trip"),
+        (date(2026, 11, 16), "培训", "training"),
     ]
 
 

@@ -11,6 +11,8 @@ Telegram. Tests act as users, read what the bot did and inject faults::
         api.send_text(user, "/start")
         [reply] = await api.wait_for_reply(user.id, since=mark)
         api.inject("sendMessage", "429", retry_after=1)
+        api.enforce_limits(global_per_second=30, per_chat_per_second=1)  # 429s like Telegram
+        assert api.rate_limited == 0  # how many sends the limits refused
         prompt = api.last_message_to(user.id)  # as recorded, with its reply_markup
         api.send_text(user, "answer", reply_to=prompt)
         xlsx = api.document_bytes(api.last_message_to(user.id))  # after a sendDocument

@@ -7,7 +7,10 @@ POST a JSON object; the answer is ``{"ok": true, "result": ...}``. Actions:
   replies to); the result is the queued update.
 - ``send_texts``: ``{"messages": [{"user_id": .., "text": ..}, ...]}``, a batch for
   benchmarks; the result is ``{"count": n, "update_ids": [...]}``.
-- ``stats``: the result of ``FakeBotApi.stats()`` (call counts per method, queue state).
+- ``stats``: the result of ``FakeBotApi.stats()`` (call counts per method, queue state,
+  ``rate_limited``: the 429s answered for a rate limit).
+- ``enforce_limits``: ``{"global_per_second": 30, "per_chat_per_second": 1}`` (null: no
+  limit), see ``FakeBotApi.enforce_limits``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class ControlMixin(UsersMixin):
     """Serves ``/_control/<action>`` through the ``_control_<action>(args)`` methods."""
 
     stats: Callable[[], dict[str, Any]]  # provided by FakeBotApi
+    enforce_limits: Callable[[float | None, float | None], None]  # provided by FakeBotApi
 
     async def _handle_control(self, request: web.Request) -> web.StreamResponse:
         """Serve one control action."""
@@ -54,3 +58,10 @@ class ControlMixin(UsersMixin):
     def _control_stats(self, args: dict[str, Any]) -> dict[str, Any]:
         """``stats``."""
         return self.stats()
+
+    def _control_enforce_limits(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``enforce_limits``."""
+        limits = (args.get("global_per_second", 30), args.get("per_chat_per_second", 1))
+        global_limit, per_chat = (None if v is None else float(v) for v in limits)
+        self.enforce_limits(global_limit, per_chat)
+        return {"global_per_second": global_limit, "per_chat_per_second": per_chat}

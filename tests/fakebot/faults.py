@@ -42,6 +42,7 @@ class FaultsMixin:
 
     per_chat_limit: float | None
     global_limit: float | None
+    rate_limited: int  # 429s answered for a rate limit (not injected ones)
     _faults: list[Fault]
     _rate_chat: dict[Any, deque[float]]
     _rate_global: deque[float]
@@ -64,6 +65,21 @@ class FaultsMixin:
         if times is not None and times <= 0:
             raise ValueError("times must be positive or None")
         self._faults.append(Fault(method.lower(), kind, times, int(retry_after), float(delay)))
+
+    def enforce_limits(
+        self, global_per_second: float | None = 30, per_chat_per_second: float | None = 1
+    ) -> None:
+        """Answer sends beyond Telegram's limits with 429 and retry_after, like Telegram.
+
+        At most ``global_per_second`` sends in any second overall and ``per_chat_per_second``
+        in one chat (None: no limit), counted on arrival over a sliding second. Counting
+        starts afresh; ``rate_limited`` tells how many 429s the limits answered.
+        """
+        self.global_limit = global_per_second
+        self.per_chat_limit = per_chat_per_second
+        self._rate_global.clear()
+        self._rate_chat.clear()
+        self.rate_limited = 0
 
     def clear_faults(self) -> None:
         """Remove all pending fault injections."""
@@ -95,6 +111,7 @@ class FaultsMixin:
             while window and window[0] <= now - 1.0:
                 window.popleft()
             if len(window) >= limit:
+                self.rate_limited += 1
                 return too_many_requests(max(1, math.ceil(window[0] + 1.0 - now)))
         for window, _ in windows:
             window.append(now)

@@ -209,6 +209,7 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         self._faults = []
         self._rate_chat = {}
         self._rate_global = deque()
+        self.rate_limited = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -370,6 +371,7 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         return {
             "calls": len(self._calls),
             "methods": dict(self._counts),
+            "rate_limited": self.rate_limited,
             "pending_updates": len(self._updates),
             "confirmed_offset": self._confirmed_offset,
             "next_update_id": self._next_update_id,

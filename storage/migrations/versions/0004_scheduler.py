@@ -1,4 +1,4 @@
-"""scheduler: job runs, conversations, monthly summaries, 5+2 forms, absence kinds, reminder
+"""scheduler: conversations, monthly summaries, 5+2 forms, absence kinds, reminder
 settings, reply priority in the outbox
 
 Revision ID: 0004
@@ -16,17 +16,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "job_runs",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("job", sa.String(length=50), nullable=False),
-        sa.Column("run_key", sa.String(length=30), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("messages", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
-        sa.UniqueConstraint("job", "run_key", name=op.f("uq_job_runs_job_run_key")),
-    )
     op.create_table(
         "conversations",
         sa.Column("person_id", sa.Integer(), nullable=False),
@@ -84,6 +73,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("priority", sa.SmallInteger(), nullable=False, server_default="1")
         )
+        batch_op.add_column(sa.Column("reminds_of", sa.Date(), nullable=True))
         batch_op.drop_index(batch_op.f("ix_outbox_messages_status_due"))
         batch_op.create_index(
             "ix_outbox_messages_status_due", ["status", "priority", "not_before"], unique=False
@@ -96,13 +86,6 @@ def upgrade() -> None:
         )
     # Replies waiting to go out keep going first.
     op.execute("UPDATE outbox_messages SET priority = 0 WHERE kind = 'reply'")
-    for table, column in (
-        ("absences", "kind"),
-        ("outbox_messages", "priority"),
-        ("people", "second_nudge_muted"),
-    ):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.alter_column(column, server_default=None)
 
 
 def downgrade() -> None:
@@ -115,6 +98,7 @@ def downgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_outbox_messages_status_due"), ["status", "not_before"], unique=False
         )
+        batch_op.drop_column("reminds_of")
         batch_op.drop_column("priority")
 
     with op.batch_alter_table("absences", schema=None) as batch_op:
@@ -123,4 +107,3 @@ def downgrade() -> None:
     op.drop_table("monthly_summaries")
     op.drop_table("fivetwo_forms")
     op.drop_table("conversations")
-    op.drop_table("job_runs")

@@ -1,0 +1,276 @@
+"""Scheduled jobs: what runs when (APScheduler cron triggers, local time) and the loop that runs it.
+
+The loop asks APScheduler's triggers for fire times but keeps time by the injected clock and
+sleep, so tests advance a clock instead of waiting. A fire time missed while the service was
+down runs late within the grace, once (coalesced), never the next day. Every job is safe to
+run twice for the same period: what it sends is keyed in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from scheduler.outage import Outage
+from scoring.dates import Period, parse_date, parse_period
+from services import zh
+from services.clock import Clock
+from services.errors import UsageError
+from services.policy import SchedulerRules
+from services.reminders import JobOutcome, ReminderService
+
+log = logging.getLogger(__name__)
+
+# Looked at least this often, so a clock change or a new day is noticed.
+MAX_NAP_SECONDS = 60.0
+# The daily reminder runs this often inside the window: each cadre at their own time.
+DAILY_EVERY_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    about: str  # for operators: what it does and when (Chinese)
+    trigger: CronTrigger
+    run: Callable[[str | None], Awaitable[JobOutcome]]  # the period an operator gave, or None
+
+
+class Lease(Protocol):
+    """Who runs the scheduler when several processes share a database (one at a time)."""
+
+    async def acquire(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
+def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) -> list[Job]:
+    """Every scheduled job, with its times from the config."""
+
+    def day_of(text: str | None) -> date | None:
+        if text is None:
+            return None
+        day = parse_date(text, reminders.today())
+        if day is None:
+            raise UsageError(zh.JOB_BAD_DAY.format(text=text))
+        return day
+
+    def week_of(text: str | None) -> Period | None:
+        if text is None:
+            return None
+        period = parse_period(text, reminders.today())
+        if period is None:
+            raise UsageError(zh.JOB_BAD_WEEK.format(text=text))
+        return Period.week_of(period.start)
+
+    def quarter_of(text: str | None) -> Period | None:
+        if text is None:
+            return None
+        period = parse_period(text, reminders.today())
+        if period is None or period.kind != "quarter":
+            raise UsageError(zh.JOB_BAD_QUARTER.format(text=text))
+        return period
+
+    def month_of(text: str | None) -> Period | None:
+        if text is None:
+            return None
+        period = parse_period(text, reminders.today())
+        if period is None or period.kind != "month":
+            raise UsageError(zh.JOB_BAD_MONTH.format(text=text))
+        return period
+
+    async def housekeeping(_: str | None) -> JobOutcome:
+        return await reminders.housekeeping()
+
+    start, end = rules.reminder_window_start, rules.reminder_window_end
+    window = f"{start:%H:%M}–{end:%H:%M}"
+    return [
+        Job(
+            "daily-reminder",
+            zh.JOB_ABOUT["daily-reminder"].format(window=window, every=DAILY_EVERY_MINUTES),
+            CronTrigger(
+                hour=f"{start.hour}-{end.hour}", minute=f"*/{DAILY_EVERY_MINUTES}", timezone=tz
+            ),
+            lambda period: reminders.daily_reminder(day_of(period)),
+        ),
+        Job(
+            "daily-nudge",
+            zh.JOB_ABOUT["daily-nudge"].format(at=f"{rules.second_nudge_at:%H:%M}"),
+            CronTrigger(
+                hour=rules.second_nudge_at.hour, minute=rules.second_nudge_at.minute, timezone=tz
+            ),
+            lambda period: reminders.daily_nudge(day_of(period)),
+        ),
+        Job(
+            "weekly-digest",
+            zh.JOB_ABOUT["weekly-digest"].format(
+                day=rules.weekly_digest_day, at=f"{rules.weekly_digest_at:%H:%M}"
+            ),
+            CronTrigger(
+                day_of_week=rules.weekly_digest_day,
+                hour=rules.weekly_digest_at.hour,
+                minute=rules.weekly_digest_at.minute,
+                timezone=tz,
+            ),
+            lambda period: reminders.weekly_digest(week_of(period)),
+        ),
+        Job(
+            "quarterly-review",
+            zh.JOB_ABOUT["quarterly-review"].format(at=f"{rules.quarterly_review_at:%H:%M}"),
+            CronTrigger(
+                hour=rules.quarterly_review_at.hour,
+                minute=rules.quarterly_review_at.minute,
+                timezone=tz,
+            ),
+            lambda period: reminders.quarterly_review(quarter_of(period)),
+        ),
+        Job(
+            "monthly-summary",
+            zh.JOB_ABOUT["monthly-summary"].format(at=f"{rules.monthly_summary_at:%H:%M}"),
+            _daily(rules.monthly_summary_at, tz),
+            lambda period: reminders.monthly_summary(month_of(period)),
+        ),
+        Job(
+            "quarterly-fivetwo",
+            zh.JOB_ABOUT["quarterly-fivetwo"].format(at=f"{rules.quarterly_review_at:%H:%M}"),
+            _daily(rules.quarterly_review_at, tz),
+            lambda period: reminders.quarterly_fivetwo(quarter_of(period)),
+        ),
+        Job(
+            "fivetwo-deadline",
+            zh.JOB_ABOUT["fivetwo-deadline"].format(at=f"{rules.quarterly_review_at:%H:%M}"),
+            _daily(rules.quarterly_review_at, tz),
+            lambda period: reminders.fivetwo_deadline(quarter_of(period)),
+        ),
+        Job(
+            "housekeeping",
+            zh.JOB_ABOUT["housekeeping"].format(at=f"{rules.housekeeping_at:%H:%M}"),
+            CronTrigger(
+                hour=rules.housekeeping_at.hour, minute=rules.housekeeping_at.minute, timezone=tz
+            ),
+            housekeeping,
+        ),
+    ]
+
+
+def _daily(at: time, tz: ZoneInfo) -> CronTrigger:
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=tz)
+
+
+class JobRunner:
+    """Runs each job at its fire times by the injected clock, one process at a time."""
+
+    def __init__(
+        self,
+        jobs: list[Job],
+        clock: Clock,
+        grace: timedelta,
+        *,
+        lease: Lease | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.jobs = jobs
+        self.clock = clock
+        self.grace = grace
+        self.lease = lease
+        self._sleep = sleep
+        self._stopping = False
+        # Fire times before these moments are handled; at start, the grace looks back.
+        self._after = {job.name: clock.now() - grace for job in jobs}
+        self.outage = Outage("the scheduler")
+        self.outcomes: list[JobOutcome] = []
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def _acquire(self, lease: Lease) -> bool:
+        """Ask for the lease; a database that is away is asked again later, not given up on."""
+        try:
+            got = await lease.acquire()
+        except Exception as exc:
+            self.outage.failed(exc)
+            return False
+        self.outage.recovered()
+        return got
+
+    async def run(self) -> None:
+        """Wait for the lease (another process may hold it), then run jobs until stopped."""
+        if self.lease is not None:
+            while not self._stopping and not await self._acquire(self.lease):
+                await self._sleep(MAX_NAP_SECONDS)
+            log.info("this process runs the scheduled jobs")
+        try:
+            while not self._stopping:
+                await self.tick()
+                await self._sleep(self._nap())
+        finally:
+            if self.lease is not None:
+                await self.lease.release()
+
+    async def tick(self) -> list[JobOutcome]:
+        """Run every job whose fire time has come since the last tick (latest one only)."""
+        now = self.clock.now()
+        ran = []
+        for job in self.jobs:
+            fire = self._due(job, now)
+            if fire is None:
+                continue
+            try:
+                outcome = await job.run(None)
+            except Exception as exc:  # the database may be away: the next tick tries again
+                self.outage.failed(exc)
+                continue
+            self.outage.recovered()
+            self._after[job.name] = fire + timedelta(microseconds=1)
+            log.info(
+                "job %s (%s) planned %d message(s) %s",
+                job.name,
+                outcome.run_key,
+                outcome.messages,
+                outcome.note,
+            )
+            ran.append(outcome)
+        self.outcomes += ran
+        return ran
+
+    def _due(self, job: Job, now: datetime) -> datetime | None:
+        """The latest fire time in (last handled, now], if it lies within the grace."""
+        latest = None
+        fire = job.trigger.get_next_fire_time(None, self._after[job.name])
+        while fire is not None and fire <= now:
+            latest = fire
+            fire = job.trigger.get_next_fire_time(None, fire + timedelta(microseconds=1))
+        if latest is None:
+            return None
+        if now - latest > self.grace:  # missed for too long: skip to the next one
+            self._after[job.name] = latest + timedelta(microseconds=1)
+            return None
+        return latest
+
+    def _nap(self) -> float:
+        if self.outage.attempts:  # a job failed: back off before trying again
+            return self.outage.delay()
+        now = self.clock.now()
+        upcoming = [
+            fire
+            for job in self.jobs
+            if (fire := job.trigger.get_next_fire_time(None, self._after[job.name])) is not None
+        ]
+        if not upcoming:
+            return MAX_NAP_SECONDS
+        wait = (min(upcoming) - now).total_seconds()
+        return min(max(wait, 0.5), MAX_NAP_SECONDS)
+
+
+async def run_job(jobs: list[Job], name: str, period: str | None) -> JobOutcome:
+    """Run one job now (`worklog jobs run NAME [--period P]`)."""
+    for job in jobs:
+        if job.name == name:
+            return await job.run(period)
+    raise UsageError(zh.JOB_UNKNOWN.format(name=name, names=", ".join(j.name for j in jobs)))
