@@ -85,6 +85,14 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
             raise UsageError(zh.JOB_BAD_MONTH.format(text=text))
         return period
 
+    def year_of(text: str | None) -> Period | None:
+        if text is None:
+            return None
+        period = parse_period(text, reminders.today())
+        if period is None or period.kind != "year":
+            raise UsageError(zh.JOB_BAD_YEAR.format(text=text))
+        return period
+
     async def housekeeping(_: str | None) -> JobOutcome:
         return await reminders.housekeeping()
 
@@ -147,6 +155,12 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
             zh.JOB_ABOUT["fivetwo-deadline"].format(at=f"{rules.quarterly_review_at:%H:%M}"),
             _daily(rules.quarterly_review_at, tz),
             lambda period: reminders.fivetwo_deadline(quarter_of(period)),
+        ),
+        Job(
+            "year-end",
+            zh.JOB_ABOUT["year-end"].format(at=f"{rules.monthly_summary_at:%H:%M}"),
+            _daily(rules.monthly_summary_at, tz),
+            lambda period: reminders.year_end(year_of(period)),
         ),
         Job(
             "housekeeping",

@@ -75,6 +75,11 @@ class LogPolicy:
             self.rules.tz,
         )
 
+    def calendar_published(self, year: int) -> bool:
+        """Whether the official schedule of `year` is known (else Mon–Fri is assumed)."""
+        published = getattr(self.calendar, "has_official", None)
+        return True if published is None else bool(published(year))
+
     def completeness(
         self,
         period: Period,

@@ -356,17 +356,41 @@ class ReminderService:
             await uow.commit()
         return JobOutcome("fivetwo-deadline", quarter.label, len(messages))
 
+    async def year_end(self, year: Period | None = None) -> JobOutcome:
+        """On the year's last working day: the annual evaluation (年终考评) is coming."""
+        today = self.today()
+        if year is None:
+            year = Period.containing("year", today)
+            if today != self.last_working_day(year):
+                return JobOutcome("year-end", year.label, 0, zh.JOB_NOTE_NOT_YET)
+        text = zh.YEAR_END_NOTICE.format(year=year.start.year)
+        return await self._notify_all_but("year-end", year, set(), text)
+
     # -- housekeeping -------------------------------------------------------------------------
 
     async def housekeeping(self) -> JobOutcome:
         """Purge processed inbox payloads older than the retention (the rows stay as evidence)."""
         now = self.clock.now()
         cutoff = now - timedelta(days=self.rules.inbox_retention_days)
+        today = self.today()
+        # In December the coming year matters too: its schedule is published around then.
+        years = [today.year, today.year + 1] if today.month == 12 else [today.year]
+        missing = [y for y in years if not self.policy.calendar_published(y)]
         async with self.uow() as uow:
             purged = await uow.inbox.purge_payloads(cutoff)
+            admins = await uow.people.admins_reachable() if missing else []
+            await uow.outbox.add_to_people(
+                [
+                    (f"calendar-missing:{y}:{pid}", pid, zh.CALENDAR_MISSING.format(year=y))
+                    for y in missing
+                    for pid in admins
+                ],
+                "calendar-missing",
+                now,
+            )
             await uow.commit()
         note = zh.JOB_NOTE_PURGED.format(count=purged)
-        return JobOutcome("housekeeping", now.date().isoformat(), 0, note)
+        return JobOutcome("housekeeping", today.isoformat(), len(admins) * len(missing), note)
 
     # -- /settings ------------------------------------------------------------------------------
 

@@ -303,11 +303,12 @@ JOB_ABOUT = {
     "daily-reminder": "工作日{window}每{every}分钟：提醒到了提醒时间、当天未记且未请假的干部",
     "daily-nudge": "工作日{at}：第二次提醒仍未记录的干部（可在 /settings 关闭）",
     "weekly-digest": "每周（{day}）{at}：向上级发送团队上周完成情况",
-    "housekeeping": "每天{at}：清除已处理消息的过期内容（审计记录保留）",
+    "housekeeping": "每天{at}：清除已处理消息的过期内容；缺少当年节假日安排时告知管理员",
     "quarterly-review": "每季度最后一个工作日{at}：提醒上级本季度尚未调阅的下属",
     "monthly-summary": "每月最后一个工作日{at}：请干部写月小结（未确认的）",
     "quarterly-fivetwo": "每季度最后一个工作日{at}：请干部填写5+2实绩登记表（未提交的）",
     "fivetwo-deadline": "5+2截止次日{at}：提醒逾期干部，并告知其上级",
+    "year-end": "每年最后一个工作日{at}：年终考评提示",
 }
 JOB_LIST_LINE = "{name}\t{about}\t下次：{next}"
 JOB_DONE = "{name}（{key}）：计划发送 {count} 条。{note}"
@@ -331,8 +332,17 @@ FIVETWO_NOTICE = (
 )
 FIVETWO_LATE = "{quarter}「5+2」实绩登记表已过提交期限，您还没有提交。请发送 /fivetwo 尽快补交。"
 FIVETWO_LATE_TEAM = "{quarter}「5+2」实绩登记表：您的{count}名下属逾期未交：{names}"
+YEAR_END_NOTICE = (
+    "{year}年最后一个工作日。年终考评即将开始：请发送 /month 和 /comments 回顾全年日志与点评，"
+    "按单位通知准备年度总结。"
+)
+CALENDAR_MISSING = (
+    "{year}年的国务院节假日安排尚未收录，系统暂按周一至周五计算工作日。"
+    "请在配置 calendar.extra_holidays / extra_workdays 中补充节假日和调休，或升级 chinesecalendar。"
+)
 JOB_UNKNOWN = "没有任务「{name}」。可用：{names}"
 JOB_BAD_DAY = "日期「{text}」看不懂，请写成 2026-11-20。"
+JOB_BAD_YEAR = "年份「{text}」看不懂，请写成 2026。"
 JOB_BAD_MONTH = "月份「{text}」看不懂，请写成 2026-11。"
 JOB_BAD_QUARTER = "季度「{text}」看不懂，请写成 2026Q4。"
 JOB_BAD_WEEK = "周「{text}」看不懂，请写成 2026-W47 或该周的某一天。"

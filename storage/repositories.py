@@ -323,6 +323,18 @@ class PeopleRepository(_Repository):
         )
         return set(rows.all())
 
+    async def admins_reachable(self) -> list[int]:
+        """Reachable people with the admin role (组织部 / 考核办)."""
+        rows = await self.session.execute(
+            select(Person.id, Person.roles).where(
+                Person.active,
+                Person.telegram_user_id.is_not(None),
+                Person.bot_blocked_at.is_(None),
+                Person.roles.contains("admin"),
+            )
+        )
+        return [pid for pid, roles in rows if "admin" in roles.split(",")]
+
     async def blocked_ids(self) -> set[int]:
         """Active people who blocked the bot (reported to their supervisor)."""
         rows = await self.session.scalars(

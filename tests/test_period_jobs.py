@@ -408,9 +408,57 @@ async def test_the_runner_fires_the_period_jobs_on_new_years_eve(env: Env) -> No
     env.clock.set(datetime(2026, 12, 31, 16, 0, tzinfo=SHANGHAI))
     ran = {outcome.job: outcome for outcome in await runner.tick()}
     assert ran["monthly-summary"] == JobOutcome("monthly-summary", "2026-12", 2)
+    # The year's last working day is also the year-end notice's day.
+    assert ran["year-end"] == JobOutcome("year-end", "2026", 2)
+    assert set((await texts(env, "year-end:2026:")).values()) == {
+        zh.YEAR_END_NOTICE.format(year=2026)
+    }
     rows = await rows_of(env, "monthly-summary:2026-12:")
     assert sorted(pid for _, pid in rows) == sorted([boss, report])
     for row in rows.values():
         assert row.text == zh.MONTHLY_NOTICE.format(month="2026年12月")
         assert json.loads(row.buttons) == [[["查看本月小结草稿", "sm:2026-12:go"]]]
-    assert await env.count(OutboxMessage) == 1 + 2 + 2
+    assert await env.count(OutboxMessage) == 1 + 2 + 2 + 2
+
+
+# -- the official calendar in the reminders ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 9, 20), 1),  # a Sunday worked instead of the National Day break (调休)
+        (date(2026, 10, 10), 1),  # a Saturday worked (调休)
+        (date(2026, 10, 1), 0),  # 国庆节
+        (date(2026, 10, 7), 0),  # still the National Day break, a Wednesday
+        (date(2026, 2, 17), 0),  # 春节, a Tuesday
+        (date(2027, 1, 4), 1),  # 2027 is not published: Monday by the Mon–Fri fallback
+        (date(2030, 6, 8), 0),  # a Saturday in the fallback
+    ],
+)
+async def test_daily_reminder_follows_the_official_calendar(
+    env: Env, day: date, expected: int
+) -> None:
+    person = await cadre(env, "c01")
+    env.clock.set(datetime.combine(day, datetime.min.time(), SHANGHAI) + timedelta(hours=18))
+    outcome = await env.services.reminders.daily_reminder()
+    assert (outcome.run_key, outcome.messages) == (day.isoformat(), expected)
+    rows = await rows_of(env, f"daily:{day.isoformat()}:")
+    assert [pid for _, pid in rows] == ([person] if expected else [])
+
+
+async def test_housekeeping_tells_admins_once_when_a_years_schedule_is_missing(env: Env) -> None:
+    admin = await cadre(env, "a01", "许主任")
+    await cadre(env, "c01", "赵一")
+    unbound = await cadre(env, "a02", "未绑定", bound=False)
+    await set_person(env, admin, roles="cadre,admin")
+    await set_person(env, unbound, roles="admin")
+    reminders = env.services.reminders
+
+    env.clock.set(datetime(2026, 11, 20, 3, 0, tzinfo=SHANGHAI))  # 2026 is published
+    assert (await reminders.housekeeping()).messages == 0
+    env.clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI))  # December: 2027 is not
+    assert (await reminders.housekeeping()).messages == 1
+    env.clock.set(datetime(2026, 12, 2, 3, 0, tzinfo=SHANGHAI))
+    await reminders.housekeeping()  # the next day: the same notice is not queued again
+    assert await texts(env, "calendar-missing:") == {admin: zh.CALENDAR_MISSING.format(year=2027)}
