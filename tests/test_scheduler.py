@@ -47,6 +47,8 @@ def reminder_jobs(env: Env) -> list[Job]:
     """The daily and weekly jobs (the period-end ones are tested in test_period_jobs.py)."""
     jobs = build_jobs(env.services.reminders, RULES, SHANGHAI)
     return [job for job in jobs if job.name in JOB_NAMES]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "roster_sample.csv"
 
