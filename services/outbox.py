@@ -50,28 +50,6 @@ class OutboxService:
         self.uow = uow
         self.clock = clock
 
-    async def due(self, limit: int = 100) -> list[DueMessage]:
-        """Claim the messages due now for sending.
-
-        One still marked in flight was being sent when a process died: Telegram may have
-        delivered it, so sending it again may repeat it. That is counted and logged.
-        """
-        async with self.uow() as uow:
-            due = await uow.outbox.due(self.clock.now(), limit)
-            due = await self._drop_needless_reminders(uow, due)
-            unsure = [m.id for m in due if m.in_flight]
-            if unsure:
-                log.warning(
-                    "%d outbox message(s) were being sent when the bot stopped; sending them "
-                    "again, the recipient may get them twice (ids %s)",
-                    len(unsure),
-                    unsure[:10],
-                )
-                await uow.outbox.count_unsure(unsure)
-            await uow.outbox.claim([m.id for m in due], self.clock.now())
-            await uow.commit()
-        return due
-
     async def pending(
         self, limit: int, *, replies: bool, exclude: Collection[int] = ()
     ) -> list[DueMessage]:

@@ -125,7 +125,7 @@ async def at_time(env: Env, when: datetime) -> ReminderService:
 
 async def deliver(env: Env, *people: int) -> None:
     """The sender delivers the due messages of `people` (the others stay in flight)."""
-    for message in await env.services.outbox.due(1000):
+    for message in await env.services.outbox.pending(1000, replies=False):
         if message.person_id in people:
             await env.services.outbox.sent(message)
 
@@ -288,7 +288,7 @@ async def test_a_planned_reminder_is_skipped_once_the_day_is_logged_or_excused(
     await log(env, logs, FRI, 17)
     await env.services.entries.add_absence(excused, "11-20", None, "病假")
 
-    due = await env.services.outbox.due(100)
+    due = await env.services.outbox.pending(100, replies=False)
     assert sorted((m.person_id, m.reminds_of) for m in due) == sorted(
         [(silent, FRI), (logs, THU), (excused, THU), (silent, THU)]
     )
@@ -301,7 +301,7 @@ async def test_a_planned_reminder_is_skipped_once_the_day_is_logged_or_excused(
         await env.services.outbox.sent(message)
     # Skipped rows are done with: they never come due again.
     env.clock.set(moment(FRI, 23))
-    assert await env.services.outbox.due(100) == []
+    assert await env.services.outbox.pending(100, replies=False) == []
 
 
 # -- the second nudge -------------------------------------------------------------------------
@@ -372,9 +372,9 @@ async def test_snooze_queues_a_later_reminder_refused_for_a_past_day_or_a_logged
     assert row.not_before == moment(FRI, 18, 40)
     assert json.loads(row.buttons) == json.loads(json.dumps(reminder_buttons(FRI)))
     # Not due before its time; due after it.
-    assert await env.services.outbox.due(10) == []
+    assert await env.services.outbox.pending(10, replies=False) == []
     env.clock.set(moment(FRI, 18, 40))
-    assert [m.id for m in await env.services.outbox.due(10)] == [row.id]
+    assert [m.id for m in await env.services.outbox.pending(10, replies=False)] == [row.id]
 
     with pytest.raises(NotAllowed) as passed:
         await reminders.snooze(me, THU)
