@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from telegram import InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter, ExtBot
 
@@ -16,6 +17,8 @@ from scheduler.outbox import RecipientBlocked, RetryLater, Undeliverable
 from scheduler.throttle import Throttle
 
 log = logging.getLogger(__name__)
+# Telegram refuses captions longer than this.
+CAPTION_LIMIT = 1024
 
 # Wait before sending an outbox message again after a network error, in seconds.
 NETWORK_RETRY_SECONDS = 1.0
@@ -102,12 +105,27 @@ class TelegramTransport:
         self._limit_args = OUTBOX_SEND if bot.rate_limiter is not None else None
 
     async def send(
-        self, chat_id: int, text: str, buttons: Sequence[Sequence[tuple[str, str]]] | None
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[Sequence[tuple[str, str]]] | None,
+        *,
+        document: tuple[str, bytes] | None = None,
     ) -> None:
         try:
-            await self.bot.send_message(
-                chat_id, text, reply_markup=keyboard(buttons), rate_limit_args=self._limit_args
-            )
+            if document is not None:
+                name, data = document
+                await self.bot.send_document(
+                    chat_id,
+                    InputFile(data, filename=name),
+                    caption=text[:CAPTION_LIMIT],
+                    reply_markup=keyboard(buttons),
+                    rate_limit_args=self._limit_args,
+                )
+            else:
+                await self.bot.send_message(
+                    chat_id, text, reply_markup=keyboard(buttons), rate_limit_args=self._limit_args
+                )
         except RetryAfter as exc:
             raise RetryLater(retry_after_seconds(exc), str(exc), flood=True) from exc
         except Forbidden as exc:

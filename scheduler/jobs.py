@@ -93,6 +93,14 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
             raise UsageError(zh.JOB_BAD_YEAR.format(text=text))
         return period
 
+    def half_of(text: str | None) -> Period | None:
+        if text is None:
+            return None
+        period = parse_period(text, reminders.today())
+        if period is None or period.kind != "half":
+            raise UsageError(zh.JOB_BAD_HALF.format(text=text))
+        return period
+
     async def housekeeping(_: str | None) -> JobOutcome:
         return await reminders.housekeeping()
 
@@ -161,6 +169,12 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
             zh.JOB_ABOUT["year-end"].format(at=f"{rules.monthly_summary_at:%H:%M}"),
             _daily(rules.monthly_summary_at, tz),
             lambda period: reminders.year_end(year_of(period)),
+        ),
+        Job(
+            "half-year",
+            zh.JOB_ABOUT["half-year"].format(at=f"{rules.weekly_digest_at:%H:%M}"),
+            _daily(rules.weekly_digest_at, tz),
+            lambda period: reminders.half_year(half_of(period)),
         ),
         Job(
             "housekeeping",

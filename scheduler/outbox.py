@@ -42,9 +42,15 @@ class Undeliverable(Exception):
 
 class Transport(Protocol):
     async def send(
-        self, chat_id: int, text: str, buttons: Sequence[Sequence[tuple[str, str]]] | None
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[Sequence[tuple[str, str]]] | None,
+        *,
+        document: tuple[str, bytes] | None = None,
     ) -> None:
-        """Deliver one message or raise RetryLater, RecipientBlocked or Undeliverable."""
+        """Deliver one message (a file with `text` as its caption when `document` is given)
+        or raise RetryLater, RecipientBlocked or Undeliverable."""
         ...
 
 
@@ -356,7 +362,12 @@ class OutboxSender:
                     slot = await self.throttle.reply(chat_id)
             try:
                 try:
-                    await self.transport.send(chat_id, message.text, message.buttons)
+                    if message.document is None:
+                        await self.transport.send(chat_id, message.text, message.buttons)
+                    else:
+                        await self.transport.send(
+                            chat_id, message.text, message.buttons, document=message.document
+                        )
                 finally:
                     self.throttle.answered(chat_id, slot)
             except RetryLater as exc:

@@ -19,7 +19,8 @@ from services.clock import Clock
 from services.entries import Activity, LogPolicy, activity_in
 from services.errors import NotAllowed, UsageError
 from services.policy import SchedulerRules
-from storage.repositories import PeopleScope
+from services.sheets import CompletenessRow, completeness_workbook
+from storage.repositories import PeopleScope, PersonCard
 from storage.uow import UowFactory
 
 # The reminder's buttons: excuse the day (as leave or a trip) or ask again later.
@@ -366,6 +367,52 @@ class ReminderService:
         text = zh.YEAR_END_NOTICE.format(year=year.start.year)
         return await self._notify_all_but("year-end", year, set(), text)
 
+    async def half_year(self, half: Period | None = None) -> JobOutcome:
+        """半年公示: on the first working day after a half year, each unit's admins get an XLSX
+        of the completeness of every cadre in their unit and the units below it."""
+        today = self.today()
+        if half is None:
+            half = Period.containing("half", today).previous()
+            first = half.end + timedelta(days=1)
+            while not self.policy.calendar.is_working_day(first):
+                first += timedelta(days=1)
+            if today != first:
+                return JobOutcome("half-year", half.label, 0, zh.JOB_NOTE_NOT_YET)
+        label = _half_label(half)
+        async with self.uow() as uow:
+            admins = await uow.people.admins_reachable()
+            if not admins:
+                return JobOutcome("half-year", half.label, 0)
+            scope = PeopleScope(active_only=True)
+            cards = await uow.people.cards_in(scope)
+            activity = await activity_in(uow, self.policy, scope, half, today)
+            units = await uow.people.unit_ids_by_name()
+            sent = 0
+            for admin in admins:
+                viewer = await uow.people.get(admin)
+                assert viewer is not None
+                reach = set(await uow.people.unit_subtree(viewer.unit_id))
+                rows = [
+                    _completeness_row(card, activity[card.id])
+                    for card in cards
+                    if units.get(card.unit_name) in reach
+                ]
+                book = completeness_workbook(zh.HALF_YEAR_TITLE.format(label=label), rows)
+                caption = zh.HALF_YEAR_CAPTION.format(
+                    label=label, units=len({r.unit for r in rows}), people=len(rows)
+                )
+                await uow.outbox.add(
+                    f"half-year:{half.label}:{admin}",
+                    "half-year",
+                    caption,
+                    self.clock.now(),
+                    person_id=admin,
+                    document=(f"{half.label}_日志完成情况.xlsx", book),
+                )
+                sent += 1
+            await uow.commit()
+        return JobOutcome("half-year", half.label, sent)
+
     # -- housekeeping -------------------------------------------------------------------------
 
     async def housekeeping(self) -> JobOutcome:
@@ -455,3 +502,21 @@ class ReminderService:
             moment += timedelta(minutes=30)
         step = max(1, -(-len(times) // 8))
         return times[::step]
+
+
+def _half_label(half: Period) -> str:
+    return f"{half.start.year}年{'上' if half.start.month == 1 else '下'}半年"
+
+
+def _completeness_row(card: PersonCard, activity: Activity) -> CompletenessRow:
+    c = activity.completeness
+    return CompletenessRow(
+        card.unit_name,
+        card.roster_id,
+        card.name,
+        card.position,
+        c.expected,
+        c.logged,
+        c.excused,
+        c.rate,
+    )

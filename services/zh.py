@@ -309,6 +309,7 @@ JOB_ABOUT = {
     "quarterly-fivetwo": "每季度最后一个工作日{at}：请干部填写5+2实绩登记表（未提交的）",
     "fivetwo-deadline": "5+2截止次日{at}：提醒逾期干部，并告知其上级",
     "year-end": "每年最后一个工作日{at}：年终考评提示",
+    "half-year": "1月、7月第一个工作日{at}：向各单位管理员发送上半年/下半年完成情况表（半年公示）",
 }
 JOB_LIST_LINE = "{name}\t{about}\t下次：{next}"
 JOB_DONE = "{name}（{key}）：计划发送 {count} 条。{note}"
@@ -340,8 +341,24 @@ CALENDAR_MISSING = (
     "{year}年的国务院节假日安排尚未收录，系统暂按周一至周五计算工作日。"
     "请在配置 calendar.extra_holidays / extra_workdays 中补充节假日和调休，或升级 chinesecalendar。"
 )
+HALF_YEAR_CAPTION = "{label} 工作日志完成情况（半年公示）：{units}个单位、{people}人。"
+HALF_YEAR_TITLE = "{label} 工作日志完成情况"
+HALF_YEAR_SUMMARY_SHEET = "单位汇总"
+HALF_YEAR_SUMMARY_HEADER = ("单位", "人数", "应记天数", "已记天数", "完成率%")
+HALF_YEAR_DETAIL_SHEET = "干部明细"
+HALF_YEAR_DETAIL_HEADER = (
+    "单位",
+    "工号",
+    "姓名",
+    "职务",
+    "应记天数",
+    "已记天数",
+    "请假天数",
+    "完成率%",
+)
 JOB_UNKNOWN = "没有任务「{name}」。可用：{names}"
 JOB_BAD_DAY = "日期「{text}」看不懂，请写成 2026-11-20。"
+JOB_BAD_HALF = "半年「{text}」看不懂，请写成 2026H1 或 2026H2。"
 JOB_BAD_YEAR = "年份「{text}」看不懂，请写成 2026。"
 JOB_BAD_MONTH = "月份「{text}」看不懂，请写成 2026-11。"
 JOB_BAD_QUARTER = "季度「{text}」看不懂，请写成 2026Q4。"

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -364,6 +365,9 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     # Inline buttons as JSON rows of [label, callback data], or None.
     buttons: Mapped[str | None] = mapped_column(Text)
+    # A file sent with the text as its caption (a half-year XLSX), or None.
+    document: Mapped[bytes | None] = mapped_column(LargeBinary)
+    document_name: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())

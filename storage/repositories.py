@@ -323,6 +323,9 @@ class PeopleRepository(_Repository):
         )
         return set(rows.all())
 
+    async def unit_ids_by_name(self) -> dict[str, int]:
+        return dict((await self.session.execute(select(Unit.name, Unit.id))).all())
+
     async def admins_reachable(self) -> list[int]:
         """Reachable people with the admin role (组织部 / 考核办)."""
         rows = await self.session.execute(
@@ -991,6 +994,7 @@ class DueMessage:
     in_flight: bool  # a send was under way when the process that made it stopped
     person_id: int | None = None
     reminds_of: date | None = None  # a reminder to log this day (skipped once it is logged)
+    document: tuple[str, bytes] | None = None  # (file name, content), the text its caption
 
 
 # Built once per dialect and run with parameters, so it is compiled once.
@@ -1023,6 +1027,7 @@ class OutboxRepository(_Repository):
         buttons: Sequence[Sequence[tuple[str, str]]] | None = None,
         reminds_of: date | None = None,
         not_before: datetime | None = None,
+        document: tuple[str, bytes] | None = None,
     ) -> None:
         """Queue a message for a person (their account at sending time) or a chat, once per key."""
         if (person_id is None) == (chat_id is None):
@@ -1040,6 +1045,8 @@ class OutboxRepository(_Repository):
             "attempts": 0,
             "unsure": 0,
             "reminds_of": reminds_of,
+            "document_name": None if document is None else document[0],
+            "document": None if document is None else document[1],
             "not_before": not_before or at,
             "created_at": at,
         }
@@ -1122,6 +1129,8 @@ class OutboxRepository(_Repository):
                 OutboxMessage.in_flight_since.is_not(None),
                 OutboxMessage.person_id,
                 OutboxMessage.reminds_of,
+                OutboxMessage.document_name,
+                OutboxMessage.document,
             )
             .join(due, due.c.id == OutboxMessage.id)
             .outerjoin(Person, Person.id == OutboxMessage.person_id)
@@ -1129,9 +1138,19 @@ class OutboxRepository(_Repository):
         )
         return [
             DueMessage(
-                id, kind, chat_id, text, _buttons(buttons), attempts, blocked, in_flight, pid, day
+                row[0],
+                row.kind,
+                row[2],
+                row.text,
+                _buttons(row.buttons),
+                row.attempts,
+                row[6],
+                row[7],
+                person_id=row.person_id,
+                reminds_of=row.reminds_of,
+                document=None if row.document is None else (row.document_name, row.document),
             )
-            for id, kind, chat_id, text, buttons, attempts, blocked, in_flight, pid, day in rows
+            for row in rows
         ]
 
     async def claim(self, message_ids: Sequence[int], at: datetime) -> None:

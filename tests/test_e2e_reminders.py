@@ -8,11 +8,15 @@ is read from the fake Bot API, what was stored from the database.
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time
 from typing import Any
 
+import openpyxl
+from sqlalchemy import select, update
+
 from services import zh
-from storage.models import Absence, OutboxMessage, Person
+from storage.models import Absence, OutboxMessage, Person, Unit
 from tests.fakebot import FakeUser
 from tests.harness import BotHarness, press
 from tests.services_fixtures import SHANGHAI
@@ -256,3 +260,42 @@ async def test_settings_buttons_and_typed_time(bot: BotHarness) -> None:
     zhao = await bot.person("C002")
     assert (zhao.remind_at, zhao.second_nudge_muted) == (None, False)
     assert await bot.count(Person) == 2
+
+
+async def test_half_year_publication_reaches_each_units_admins_as_an_xlsx(bot: Any) -> None:
+    """半年公示: the admin of a parent unit gets every cadre of the unit tree; the admin of a
+    child unit only theirs; the file arrives through the outbox as a document."""
+    city_admin, town_admin = FakeUser(id=9101, first_name="许"), FakeUser(id=9102, first_name="冯")
+    await bot.enrol(city_admin, "Z001", "许主任", unit="县委组织部", roles="cadre,admin")
+    await bot.enrol(town_admin, "Z002", "冯书记", unit="城关镇", roles="cadre,admin")
+    await bot.add_person("Z003", "赵一", unit="城关镇")
+    async with bot.db() as db:
+        units = dict((await db.execute(select(Unit.name, Unit.id))).all())
+        await db.execute(
+            update(Unit).where(Unit.name == "城关镇").values(parent_id=units["县委组织部"])
+        )
+        await db.commit()
+    # Wednesday 2026-07-01 is the first working day after the first half year.
+    bot.clock.set(datetime(2026, 7, 1, 9, 0, tzinfo=SHANGHAI))
+    mark = bot.api.mark()
+    outcome = await bot.services.reminders.half_year()
+    assert (outcome.run_key, outcome.messages) == ("2026H1", 2)
+    assert (await bot.services.reminders.half_year()).messages == 2  # planned once: same keys
+    await bot.settle()
+    sent = [c for c in bot.api.calls("sendDocument", since=mark) if c.ok]
+    assert sorted(int(c.params["chat_id"]) for c in sent) == [9101, 9102]
+
+    def people_in(chat_id: int) -> tuple[str, list[str]]:
+        message = bot.api.last_message_to(chat_id)
+        book = openpyxl.load_workbook(io.BytesIO(bot.api.document_bytes(message)))
+        rows = list(book["干部明细"].iter_rows(values_only=True))
+        assert rows[0] == zh.HALF_YEAR_DETAIL_HEADER
+        return message["caption"], sorted(str(r[2]) for r in rows[1:])
+
+    caption, names = people_in(9101)
+    assert names == ["冯书记", "许主任", "赵一"]
+    assert caption == zh.HALF_YEAR_CAPTION.format(label="2026年上半年", units=2, people=3)
+    assert people_in(9102)[1] == ["冯书记", "赵一"]
+
+    bot.clock.set(datetime(2026, 7, 2, 9, 0, tzinfo=SHANGHAI))  # not the day: nothing
+    assert (await bot.services.reminders.half_year()).messages == 0

@@ -74,6 +74,8 @@ def upgrade() -> None:
             sa.Column("priority", sa.SmallInteger(), nullable=False, server_default="1")
         )
         batch_op.add_column(sa.Column("reminds_of", sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column("document", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("document_name", sa.String(length=100), nullable=True))
         batch_op.drop_index(batch_op.f("ix_outbox_messages_status_due"))
         batch_op.create_index(
             "ix_outbox_messages_status_due", ["status", "priority", "not_before"], unique=False
@@ -98,6 +100,8 @@ def downgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_outbox_messages_status_due"), ["status", "not_before"], unique=False
         )
+        batch_op.drop_column("document_name")
+        batch_op.drop_column("document")
         batch_op.drop_column("reminds_of")
         batch_op.drop_column("priority")
 
