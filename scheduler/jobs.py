@@ -159,6 +159,12 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
             lambda period: reminders.quarterly_fivetwo(quarter_of(period)),
         ),
         Job(
+            "rating-reminder",
+            zh.JOB_ABOUT["rating-reminder"].format(at=f"{rules.quarterly_review_at:%H:%M}"),
+            _daily(rules.quarterly_review_at, tz),
+            lambda period: reminders.rating_reminder(quarter_of(period)),
+        ),
+        Job(
             "fivetwo-deadline",
             zh.JOB_ABOUT["fivetwo-deadline"].format(at=f"{rules.quarterly_review_at:%H:%M}"),
             _daily(rules.quarterly_review_at, tz),

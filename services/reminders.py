@@ -316,6 +316,24 @@ class ReminderService:
         text = zh.FIVETWO_NOTICE.format(quarter=quarter.label, deadline=_md(deadline))
         return await self._notify_all_but("quarterly-fivetwo", quarter, done, text)
 
+    async def rating_reminder(self, quarter: Period | None = None) -> JobOutcome:
+        """On the quarter's last working day, raters (评定) are reminded that rating is due."""
+        today = self.today()
+        if quarter is None:
+            quarter = Period.containing("quarter", today)
+            if today != self.last_working_day(quarter):
+                return JobOutcome("rating-reminder", quarter.label, 0, zh.JOB_NOTE_NOT_YET)
+        text = zh.RATING_REMINDER.format(quarter=quarter.label)
+        async with self.uow() as uow:
+            raters = await uow.people.with_role_reachable("rater")
+            await uow.outbox.add_to_people(
+                [(f"rating-reminder:{quarter.label}:{pid}", pid, text) for pid in raters],
+                "rating-reminder",
+                self.clock.now(),
+            )
+            await uow.commit()
+        return JobOutcome("rating-reminder", quarter.label, len(raters))
+
     async def fivetwo_deadline(self, quarter: Period | None = None) -> JobOutcome:
         """The day after the 5+2 deadline: the late cadre is reminded, their supervisor told."""
         today = self.today()
@@ -380,7 +398,7 @@ class ReminderService:
                 return JobOutcome("half-year", half.label, 0, zh.JOB_NOTE_NOT_YET)
         label = _half_label(half)
         async with self.uow() as uow:
-            admins = await uow.people.admins_reachable()
+            admins = await uow.people.with_role_reachable("admin")
             if not admins:
                 return JobOutcome("half-year", half.label, 0)
             scope = PeopleScope(active_only=True)
@@ -425,7 +443,7 @@ class ReminderService:
         missing = [y for y in years if not self.policy.calendar_published(y)]
         async with self.uow() as uow:
             purged = await uow.inbox.purge_payloads(cutoff)
-            admins = await uow.people.admins_reachable() if missing else []
+            admins = await uow.people.with_role_reachable("admin") if missing else []
             await uow.outbox.add_to_people(
                 [
                     (f"calendar-missing:{y}:{pid}", pid, zh.CALENDAR_MISSING.format(year=y))

@@ -308,6 +308,7 @@ JOB_ABOUT = {
     "monthly-summary": "每月最后一个工作日{at}：请干部写月小结（未确认的）",
     "quarterly-fivetwo": "每季度最后一个工作日{at}：请干部填写5+2实绩登记表（未提交的）",
     "fivetwo-deadline": "5+2截止次日{at}：提醒逾期干部，并告知其上级",
+    "rating-reminder": "每季度最后一个工作日{at}：提醒评定人准备等次评定",
     "year-end": "每年最后一个工作日{at}：年终考评提示",
     "half-year": "1月、7月第一个工作日{at}：向各单位管理员发送上半年/下半年完成情况表（半年公示）",
 }
@@ -355,6 +356,10 @@ HALF_YEAR_DETAIL_HEADER = (
     "已记天数",
     "请假天数",
     "完成率%",
+)
+RATING_REMINDER = (
+    "{quarter} 即将结束，请准备本季度干部等次评定（好 / 较好 / 一般 / 差，"
+    "「好」一般不超过本单位评定人数的40%）。可用 /review 姓名 本季度 查阅干部日志。"
 )
 JOB_UNKNOWN = "没有任务「{name}」。可用：{names}"
 JOB_BAD_DAY = "日期「{text}」看不懂，请写成 2026-11-20。"

@@ -326,17 +326,19 @@ class PeopleRepository(_Repository):
     async def unit_ids_by_name(self) -> dict[str, int]:
         return dict((await self.session.execute(select(Unit.name, Unit.id))).all())
 
-    async def admins_reachable(self) -> list[int]:
-        """Reachable people with the admin role (组织部 / 考核办)."""
+    async def with_role_reachable(self, role: str) -> list[int]:
+        """Reachable people holding `role` (admin: 组织部 / 考核办; rater: 党委 / 党组)."""
         rows = await self.session.execute(
-            select(Person.id, Person.roles).where(
+            select(Person.id, Person.roles)
+            .where(
                 Person.active,
                 Person.telegram_user_id.is_not(None),
                 Person.bot_blocked_at.is_(None),
-                Person.roles.contains("admin"),
+                Person.roles.contains(role),
             )
+            .order_by(Person.id)
         )
-        return [pid for pid, roles in rows if "admin" in roles.split(",")]
+        return [pid for pid, roles in rows if role in roles.split(",")]
 
     async def blocked_ids(self) -> set[int]:
         """Active people who blocked the bot (reported to their supervisor)."""

@@ -462,3 +462,21 @@ async def test_housekeeping_tells_admins_once_when_a_years_schedule_is_missing(e
     env.clock.set(datetime(2026, 12, 2, 3, 0, tzinfo=SHANGHAI))
     await reminders.housekeeping()  # the next day: the same notice is not queued again
     assert await texts(env, "calendar-missing:") == {admin: zh.CALENDAR_MISSING.format(year=2027)}
+
+
+async def test_raters_are_reminded_on_the_quarters_last_working_day(env: Env) -> None:
+    rater = await cadre(env, "p01", "冯书记")
+    await set_person(env, rater, roles="cadre,rater")
+    away = await cadre(env, "p02", "未绑定", bound=False)
+    await set_person(env, away, roles="rater")
+    await cadre(env, "c01", "赵一")
+    reminders = env.services.reminders
+
+    env.clock.set(datetime(2026, 12, 30, 10, 0, tzinfo=SHANGHAI))
+    assert (await reminders.rating_reminder()).messages == 0
+    env.clock.set(datetime(2026, 12, 31, 10, 0, tzinfo=SHANGHAI))
+    assert await reminders.rating_reminder() == JobOutcome("rating-reminder", "2026Q4", 1)
+    await reminders.rating_reminder()
+    assert await texts(env, "rating-reminder:") == {
+        rater: zh.RATING_REMINDER.format(quarter="2026Q4")
+    }
