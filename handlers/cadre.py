@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest
 
 from handlers import forms, render
-from handlers.common import command_rest, confirmed
+from handlers.common import answer_button, command_rest, confirmed
 from handlers.context import WorklogContext
 from services import zh
 from services.entries import EntrySource
@@ -98,7 +98,7 @@ async def on_button(update: Update, context: WorklogContext) -> None:
     assert query is not None
     match = CALLBACK.match(query.data or "")
     if match is None or int(match.group(1) or match.group(2)) > MAX_ENTRY_ID:
-        await _answer(query, zh.STALE_BUTTON)
+        await answer_button(query, zh.STALE_BUTTON)
         return
     actor, entries = context.require_actor(), context.services.entries
     if match.group(1):
@@ -110,7 +110,7 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         kind = render.CODE_KINDS[match.group(3)]
         change = await entries.change_kind(actor.person_id, int(match.group(2)), kind)
         note = zh.KIND_CHANGED.format(n=change.entry.item_no, label=zh.KIND_LABELS[kind])
-    await _answer(query, note)
+    await answer_button(query, note)
     if query.message is not None and getattr(query.message, "text", None):
         siblings, entry = change.siblings, change.entry
         text = render.recorded_text(siblings, entry.work_date, entry.is_late, hint=False)
@@ -120,15 +120,6 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         except BadRequest as exc:  # a repeated tap leaves the message as it was
             if "not modified" not in str(exc):
                 raise
-
-
-async def _answer(query: CallbackQuery, text: str) -> None:
-    """Answer a button press; a press answered before (a replay after a restart) is fine."""
-    try:
-        await query.answer(text)
-    except BadRequest as exc:
-        if "query is too old" not in str(exc).lower():
-            raise
 
 
 def _number_and_text(message: Message, usage: str) -> tuple[int, str]:

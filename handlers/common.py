@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ApplicationHandlerStop
 
 from handlers.context import WorklogContext
@@ -30,6 +30,26 @@ async def confirmed(message: Message, confirm: Confirm[Result], result: Result) 
     """Answer with the confirmation, unless the use case queued it in the outbox with its change."""
     if not confirm.queued:
         await reply(message, *confirm.render(result))
+
+
+async def answer_button(query: CallbackQuery, text: str) -> None:
+    """Answer a button press; a press answered before (a replay after a restart) is fine."""
+    try:
+        await query.answer(text or None)
+    except BadRequest as exc:
+        if "query is too old" not in str(exc).lower():
+            raise
+
+
+async def redraw(query: CallbackQuery, text: str, buttons: Buttons | None) -> None:
+    """Show a button's result in its message; a repeated tap leaves the message as it was."""
+    if query.message is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard(buttons))
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
 
 
 def command_rest(message: Message) -> str:

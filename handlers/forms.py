@@ -12,9 +12,9 @@ from typing import TypeVar
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 
-from handlers.common import command_rest, confirmed
+from handlers.common import answer_button, command_rest, confirmed, redraw
 from handlers.context import WorklogContext
-from handlers.render import MESSAGE_LIMIT, Reply, keyboard, md
+from handlers.render import MESSAGE_LIMIT, Reply, md
 from services import zh
 from services.forms import (
     BEST_COUNT,
@@ -27,7 +27,7 @@ from services.forms import (
     Step,
     SummaryStep,
 )
-from services.outbox import Buttons, Confirm
+from services.outbox import Confirm
 
 # Callback data: "sm:2026-11:ok" confirms a summary, "sm:2026-11:go" opens one (the monthly
 # job's notice); "ft:2026Q4:b3" / "ft:2026Q4:w3" pick item 3 for the best / weaker list,
@@ -247,10 +247,10 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         confirm = Confirm(chat_id, summary)
         if action == "go":
             step = await forms.open_summary(person_id, month, confirm)
-            await _answer(query, "")
+            await answer_button(query, "")
         else:
             step = await forms.confirm_summary(person_id, month, confirm)
-            await _answer(query, summary(step)[0])
+            await answer_button(query, summary(step)[0])
             await _drop_buttons(query)
         await _reply(query, confirm, step)
     elif match := FIVETWO_BUTTON.match(data):
@@ -258,7 +258,7 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         if move == "s":
             confirm = Confirm(chat_id, fivetwo)
             view = await forms.submit_fivetwo(person_id, quarter, confirm)
-            await _answer(query, fivetwo(view)[0].split("\n", 1)[0])
+            await answer_button(query, fivetwo(view)[0].split("\n", 1)[0])
             await _drop_buttons(query)
             await _reply(query, confirm, view)
             return
@@ -267,35 +267,16 @@ async def on_button(update: Update, context: WorklogContext) -> None:
             view = await forms.fivetwo_pick(person_id, quarter, kind, int(number))
         else:
             view = await forms.fivetwo_move(person_id, quarter, forward=move == "n")
-        await _answer(query, "")
-        await _redraw(query, *fivetwo(view))
+        await answer_button(query, "")
+        await redraw(query, *fivetwo(view))
     else:
-        await _answer(query, zh.STALE_BUTTON)
+        await answer_button(query, zh.STALE_BUTTON)
 
 
 async def _reply(query: CallbackQuery, confirm: Confirm[Result], result: Result) -> None:
     """The confirmation of a button's change, as a new message (queued with the change)."""
     if isinstance(query.message, Message):
         await confirmed(query.message, confirm, result)
-
-
-async def _answer(query: CallbackQuery, text: str) -> None:
-    try:
-        await query.answer(text or None)
-    except BadRequest as exc:
-        if "query is too old" not in str(exc).lower():
-            raise
-
-
-async def _redraw(query: CallbackQuery, text: str, buttons: Buttons | None) -> None:
-    """The dialogue's message shows the new state; a repeated tap leaves it as it was."""
-    if query.message is None:
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=keyboard(buttons))
-    except BadRequest as exc:
-        if "not modified" not in str(exc):
-            raise
 
 
 async def _drop_buttons(query: CallbackQuery) -> None:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 
-from telegram import CallbackQuery, ForceReply, InputFile, Message, Update
-from telegram.error import BadRequest
+from telegram import ForceReply, InputFile, Message, Update
 
 from handlers import cadre, render_review
-from handlers.common import command_rest, confirmed
+from handlers.common import answer_button, command_rest, confirmed, redraw
 from handlers.context import WorklogContext
-from handlers.render import keyboard
 from services import zh
 from services.errors import UsageError
-from services.outbox import Buttons, Confirm
+from services.outbox import Confirm
 from services.review import ReviewView, Verdict
 from services.sheets import review_workbook
 
@@ -156,20 +154,20 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         try:
             view = await review.team(viewer, match.group(1), int(match.group(2)))
         except UsageError:  # a period no button of the bot names: forged data
-            await _answer(query, zh.STALE_BUTTON)
+            await answer_button(query, zh.STALE_BUTTON)
             return
-        await _answer(query, "")
-        await _redraw(query, *render_review.team(view))
+        await answer_button(query, "")
+        await redraw(query, *render_review.team(view))
     elif (match := REVIEW_PAGE.match(data)) and int(match.group(1)) <= MAX_ID:
         try:
             page = await review.review_page(
                 viewer, int(match.group(1)), match.group(2), int(match.group(3))
             )
         except UsageError:  # a period no button of the bot names: forged data
-            await _answer(query, zh.STALE_BUTTON)
+            await answer_button(query, zh.STALE_BUTTON)
             return
-        await _answer(query, "")
-        await _redraw(query, *render_review.review(page))
+        await answer_button(query, "")
+        await redraw(query, *render_review.review(page))
         if page.as_file and isinstance(query.message, Message):
             await _send_file(query.message, page)
     elif (match := CHECK_VERDICT.match(data)) and int(match.group(1)) <= MAX_ID:
@@ -177,8 +175,8 @@ async def on_button(update: Update, context: WorklogContext) -> None:
         check = await review.verdict(viewer, int(match.group(1)), verdict)
         item = next(i for i in check.items if i.item_id == int(match.group(1)))
         mark = zh.CHECK_VERDICT[verdict]
-        await _answer(query, zh.CHECK_VERDICT_SAVED.format(n=item.position, mark=mark))
-        await _redraw(query, *render_review.check(check))
+        await answer_button(query, zh.CHECK_VERDICT_SAVED.format(n=item.position, mark=mark))
+        await redraw(query, *render_review.check(check))
         if check.asked is not None and query.message is not None:
             await context.bot.send_message(
                 query.message.chat.id,
@@ -186,23 +184,4 @@ async def on_button(update: Update, context: WorklogContext) -> None:
                 reply_markup=ForceReply(input_field_placeholder=zh.REMARK_PLACEHOLDER),
             )
     else:
-        await _answer(query, zh.STALE_BUTTON)
-
-
-async def _answer(query: CallbackQuery, text: str) -> None:
-    try:
-        await query.answer(text or None)
-    except BadRequest as exc:
-        if "query is too old" not in str(exc).lower():
-            raise
-
-
-async def _redraw(query: CallbackQuery, text: str, buttons: Buttons | None) -> None:
-    """Show the new page in place; a repeated tap leaves the message as it was."""
-    if query.message is None:
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=keyboard(buttons))
-    except BadRequest as exc:
-        if "not modified" not in str(exc):
-            raise
+        await answer_button(query, zh.STALE_BUTTON)

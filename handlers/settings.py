@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from telegram import CallbackQuery, Update
+from telegram import Update
 from telegram.error import BadRequest
 
-from handlers.common import command_rest
+from handlers.common import answer_button, command_rest
 from handlers.context import WorklogContext
 from handlers.render import keyboard
 from services import zh
@@ -61,11 +61,11 @@ async def on_settings_button(update: Update, context: WorklogContext) -> None:
     assert query is not None
     match = SETTINGS_BUTTON.match(query.data or "")
     if match is None:
-        await _answer(query, zh.STALE_BUTTON)
+        await answer_button(query, zh.STALE_BUTTON)
         return
     hhmm = match.group(1)
     if hhmm and (int(hhmm[:2]) > 23 or int(hhmm[2:]) > 59):  # no button has such a time
-        await _answer(query, zh.STALE_BUTTON)
+        await answer_button(query, zh.STALE_BUTTON)
         return
     reminders = context.services.reminders
     person = context.require_actor().person_id
@@ -75,7 +75,7 @@ async def on_settings_button(update: Update, context: WorklogContext) -> None:
         view = await reminders.set_time(person, None)
     else:
         view = await reminders.set_second_nudge(person, match.group(3) == "1")
-    await _answer(query, zh.SETTINGS_SAVED)
+    await answer_button(query, zh.SETTINGS_SAVED)
     text, buttons = _settings_reply(view, reminders.choices())
     try:
         await query.edit_message_text(text, reply_markup=keyboard(buttons))
@@ -94,7 +94,7 @@ async def on_reminder_button(update: Update, context: WorklogContext) -> None:
     except ValueError:
         day = None
     if match is None or day is None:
-        await _answer(query, zh.STALE_BUTTON)
+        await answer_button(query, zh.STALE_BUTTON)
         return
     person = context.require_actor().person_id
     kind = match.group(1)
@@ -110,20 +110,12 @@ async def on_reminder_button(update: Update, context: WorklogContext) -> None:
             minutes = await context.services.reminders.snooze(person, day)
             note = zh.SNOOZED.format(minutes=minutes)
     except DomainError as exc:
-        await _answer(query, exc.reply)
+        await answer_button(query, exc.reply)
         return
-    await _answer(query, note)
+    await answer_button(query, note)
     if query.message is not None and getattr(query.message, "text", None):
         try:  # the buttons have done their job: show what was chosen instead
             await query.edit_message_text(f"{query.message.text}\n\n{note}")  # type: ignore[union-attr]
         except BadRequest as exc:
             if "not modified" not in str(exc):
                 raise
-
-
-async def _answer(query: CallbackQuery, text: str) -> None:
-    try:
-        await query.answer(text)
-    except BadRequest as exc:
-        if "query is too old" not in str(exc).lower():
-            raise

@@ -69,37 +69,23 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
             raise UsageError(zh.JOB_BAD_WEEK.format(text=text))
         return Period.week_of(period.start)
 
-    def quarter_of(text: str | None) -> Period | None:
-        if text is None:
-            return None
-        period = parse_period(text, reminders.today())
-        if period is None or period.kind != "quarter":
-            raise UsageError(zh.JOB_BAD_QUARTER.format(text=text))
-        return period
+    def period_of(kind: str, wording: str) -> Callable[[str | None], Period | None]:
+        """A parser of the operator's --period for a job about one kind of period."""
 
-    def month_of(text: str | None) -> Period | None:
-        if text is None:
-            return None
-        period = parse_period(text, reminders.today())
-        if period is None or period.kind != "month":
-            raise UsageError(zh.JOB_BAD_MONTH.format(text=text))
-        return period
+        def parse(text: str | None) -> Period | None:
+            if text is None:
+                return None
+            period = parse_period(text, reminders.today())
+            if period is None or period.kind != kind:
+                raise UsageError(wording.format(text=text))
+            return period
 
-    def year_of(text: str | None) -> Period | None:
-        if text is None:
-            return None
-        period = parse_period(text, reminders.today())
-        if period is None or period.kind != "year":
-            raise UsageError(zh.JOB_BAD_YEAR.format(text=text))
-        return period
+        return parse
 
-    def half_of(text: str | None) -> Period | None:
-        if text is None:
-            return None
-        period = parse_period(text, reminders.today())
-        if period is None or period.kind != "half":
-            raise UsageError(zh.JOB_BAD_HALF.format(text=text))
-        return period
+    quarter_of = period_of("quarter", zh.JOB_BAD_QUARTER)
+    month_of = period_of("month", zh.JOB_BAD_MONTH)
+    year_of = period_of("year", zh.JOB_BAD_YEAR)
+    half_of = period_of("half", zh.JOB_BAD_HALF)
 
     async def housekeeping(_: str | None) -> JobOutcome:
         return await reminders.housekeeping()
