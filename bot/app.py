@@ -194,21 +194,27 @@ async def serve(
             intake = Intake(app, wiring.services.inbox, poll_timeout=config.telegram.poll_timeout)
             intake.start()
             sender = build_sender(wiring, app)
-            runner = build_jobs_runner(wiring, config, engine)
-            background = [
-                asyncio.create_task(sender.run(), name="outbox-sender"),
-                asyncio.create_task(runner.run(), name="scheduler"),
-                asyncio.create_task(_refresh_names(wiring), name="names-refresh"),
-            ]
+            # The loops that end only when told to: the sender and, unless another process
+            # runs them (scheduler.run_jobs = false), the scheduled jobs.
+            loops = [asyncio.create_task(sender.run(), name="outbox-sender")]
+            runner = None
+            if config.scheduler.run_jobs:
+                runner = build_jobs_runner(wiring, config, engine)
+                loops.append(asyncio.create_task(runner.run(), name="scheduler"))
+            else:
+                log.info("scheduler.run_jobs is false: this process runs no scheduled jobs")
+            refresh = asyncio.create_task(_refresh_names(wiring), name="names-refresh")
+            background = [*loops, refresh]
             log.info("worklog bot @%s is running", app.bot.username)
             stopper = asyncio.create_task(stop.wait())
-            watched = [*intake.tasks, *background[:2]]
+            watched = [*intake.tasks, *loops]
             await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
             # The loops end only when told to, or on a refused token; anything else is a bug.
             ended = [t for t in watched if t.done() and not stopper.done()]
             stopper.cancel()
             sender.stop()
-            runner.stop()
+            if runner is not None:
+                runner.stop()
             await intake.stop()
             for task in background:
                 task.cancel()

@@ -74,3 +74,5 @@ class SchedulerRules:
     # Processed inbox payloads older than this are purged (the audit line stays).
     inbox_retention_days: int = 30
     housekeeping_at: time = time(3, 0)
+    # False: this process does not run the scheduled jobs (e.g. a second process).
+    run_jobs: bool = True
