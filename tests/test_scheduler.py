@@ -544,11 +544,15 @@ async def test_settings_are_stored_and_choices_are_few(env: Env) -> None:
 
     choices = reminders.choices()
     assert choices == [time(h) for h in range(16, 22)]
-    for start, end in [(time(0), time(23, 59)), (time(17), time(17)), (time(16), time(19, 30))]:
+    # At most eight buttons: a wide window is offered every few hours, a narrow one in full.
+    for start, end, expected in [
+        (time(0), time(23, 59), [time(h) for h in range(0, 24, 3)]),
+        (time(17), time(17), [time(17)]),
+        (time(16), time(19, 30), [time(16 + m // 60, m % 60) for m in range(0, 240, 30)]),
+    ]:
         rules = dataclasses.replace(RULES, reminder_window_start=start, reminder_window_end=end)
         wide = ReminderService(env.wiring.uow, env.clock, reminders.policy, rules).choices()
-        assert 1 <= len(wide) <= 8, wide
-        assert wide[0] == start and all(start <= t <= end for t in wide), wide
+        assert wide == expected
 
 
 # -- the job runner ---------------------------------------------------------------------------
