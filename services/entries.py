@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from scoring.absence import absence_kind
 from scoring.completeness import Completeness, completeness
@@ -28,13 +28,11 @@ from scoring.text import clean_text, has_content, is_overlong, split_items
 from services import zh
 from services.clock import Clock
 from services.errors import NotAllowed, NotFound, UsageError
-from services.outbox import Confirm
+from services.outbox import Confirm, commit
 from services.policy import LoggingRules
 from storage.models import Absence, AbsenceKind, Channel, EntryKind, LogEntry, Reflection
 from storage.repositories import EntryCounts, PeopleScope
 from storage.uow import UnitOfWork, UowFactory
-
-Result = TypeVar("Result")
 
 # Past starts accepted by /leave (a trip is often reported after the return) and the longest span.
 LEAVE_PAST_DAYS = 31
@@ -251,15 +249,6 @@ class EntryService:
         """Today's work date (before the rollover hour it is still yesterday)."""
         return self.policy.work_date(self.clock.now())
 
-    async def _commit(
-        self, uow: UnitOfWork, confirm: Confirm[Result] | None, result: Result
-    ) -> Result:
-        """Commit the change with its confirmation queued in the same transaction."""
-        if confirm is not None:
-            await confirm.queue(uow, result, self.clock.now())
-        await uow.commit()
-        return result
-
     # -- writing -----------------------------------------------------------------------------
 
     async def record(
@@ -300,10 +289,10 @@ class EntryService:
             assert source.key is not None
             existing = await uow.entries.from_source(source.channel, source.key)
             result = Recorded(existing[0].work_date, _views(existing), late=late, replayed=True)
-            return await self._commit(uow, confirm, result)
+            return await commit(uow, confirm, result, self.clock.now())
         after_hours = not late and self.policy.after_hours(source.sent_at)
         result = Recorded(work_date, _views(entries), late=late, after_hours=after_hours)
-        return await self._commit(uow, confirm, result)
+        return await commit(uow, confirm, result, self.clock.now())
 
     def _new_entries(
         self,
@@ -421,7 +410,7 @@ class EntryService:
             if not changed:
                 return None
             result = Recorded(work_date, _views(changed), late=existing[0].is_late)
-            return await self._commit(uow, confirm, result)
+            return await commit(uow, confirm, result, self.clock.now())
 
     def _check_editable(self, work_date: date) -> None:
         if not self.policy.editable(work_date, self.today()):
@@ -459,7 +448,9 @@ class EntryService:
             siblings = await uow.entries.from_source(entry.channel, entry.source_key)
         result = EntryChange(EntryView.of(entry), changed, _views(siblings))
         # Committed even without a change: the answer is queued with the update, once.
-        return await self._commit(uow, confirm, result) if changed or confirm else result
+        return (
+            await commit(uow, confirm, result, self.clock.now()) if changed or confirm else result
+        )
 
     async def withdraw(self, person_id: int, entry_id: int) -> EntryChange:
         """Withdraw an entry by id (a button); `changed` is False when it was withdrawn before."""
@@ -613,7 +604,7 @@ class EntryService:
                 current.text = text
                 current.updated_at = now
                 replaced = True
-            return await self._commit(uow, confirm, (day, replaced))
+            return await commit(uow, confirm, (day, replaced), self.clock.now())
 
     def is_date(self, text: str) -> bool:
         """Whether a word of a command is a date (so /leave can tell an end date from a reason)."""
@@ -649,7 +640,7 @@ class EntryService:
         async with self.uow() as uow:
             for absence in await uow.entries.absences(person_id, start, end):
                 if (absence.start_date, absence.end_date, absence.reason) == (start, end, reason):
-                    return await self._commit(uow, confirm, AbsenceView.of(absence))
+                    return await commit(uow, confirm, AbsenceView.of(absence), self.clock.now())
             await uow.entries.add_absence(
                 Absence(
                     person_id=person_id,
@@ -661,7 +652,7 @@ class EntryService:
                     withdrawn=False,
                 )
             )
-            return await self._commit(uow, confirm, view)
+            return await commit(uow, confirm, view, self.clock.now())
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -700,14 +691,21 @@ class EntryService:
 
 
 async def activity_in(
-    uow: UnitOfWork, policy: LogPolicy, scope: PeopleScope, period: Period, today: date
+    uow: UnitOfWork,
+    policy: LogPolicy,
+    scope: PeopleScope,
+    period: Period,
+    today: date,
+    people: Sequence[int] | None = None,
 ) -> dict[int, Activity]:
     """Completeness and entry counts of everyone in `scope` over `period`, inside `uow`.
 
-    Four queries whatever the scope's size (a team, a unit, the city); people without
-    entries or absences get their row too.
+    Three queries whatever the scope's size (a team, a unit, the city), two when the caller
+    has the scope's people already (`people`); people without entries or absences get
+    their row too.
     """
-    people = await uow.people.ids_in(scope)
+    if people is None:
+        people = await uow.people.ids_in(scope)
     logged = await uow.entries.activity(scope, period.start, period.end)
     absences = await uow.entries.excused_spans(scope, period.start, period.end)
     working = expected_days(period, policy.calendar, until=today)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from scoring.dates import Period, parse_period
 from scoring.summary import (
@@ -35,13 +35,12 @@ from services import zh
 from services.clock import Clock
 from services.entries import LogPolicy
 from services.errors import NotFound, UsageError
-from services.outbox import Confirm
+from services.outbox import Confirm, commit
 from storage.models import Conversation, FiveTwoForm, LogEntry
 from storage.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
 
-Result = TypeVar("Result")
 
 SUMMARY = "summary"
 FIVETWO = "fivetwo"
@@ -338,14 +337,6 @@ class FormService:
         if warm_up is not None:
             warm_up()
 
-    async def _commit(
-        self, uow: UnitOfWork, confirm: Confirm[Result] | None, result: Result
-    ) -> Result:
-        if confirm is not None:
-            await confirm.queue(uow, result, self.clock.now())
-        await uow.commit()
-        return result
-
     # -- the dialogue row ---------------------------------------------------------------------
 
     def _active(self, row: Conversation | None) -> bool:
@@ -492,7 +483,7 @@ class FormService:
             resumed=resumed,
             ended=ended,
         )
-        return await self._commit(uow, confirm, step)
+        return await commit(uow, confirm, step, self.clock.now())
 
     async def open_summary(
         self, person_id: int, month_label: str, confirm: Confirm[SummaryStep] | None = None
@@ -515,7 +506,7 @@ class FormService:
             if not isinstance(state, _Summary) or state.month != month_label:
                 raise NotFound(zh.STALE_BUTTON)
             step = await self._confirm_summary(uow, person_id, state)
-            return await self._commit(uow, confirm, step)
+            return await commit(uow, confirm, step, self.clock.now())
 
     async def _confirm_summary(
         self, uow: UnitOfWork, person_id: int, state: _Summary
@@ -582,7 +573,7 @@ class FormService:
                 state, resumed = await self._new_fivetwo(uow, person_id, quarter, form), False
             await self._save(uow, person_id, state)
             step = self._fivetwo_step(state, form, resumed=resumed, ended=ended)
-            return await self._commit(uow, confirm, step)
+            return await commit(uow, confirm, step, self.clock.now())
 
     async def _new_fivetwo(
         self, uow: UnitOfWork, person_id: int, quarter: Period, form: FiveTwoForm | None
@@ -754,7 +745,7 @@ class FormService:
             if state.step != Step.SELF or state.self_assessment is None:
                 raise NotFound(zh.STALE_BUTTON)
             step = await self._submit(uow, person_id, state)
-            return await self._commit(uow, confirm, step)
+            return await commit(uow, confirm, step, self.clock.now())
 
     async def _submit(self, uow: UnitOfWork, person_id: int, state: _FiveTwo) -> FiveTwoStep:
         now = self.clock.now()
@@ -816,7 +807,7 @@ class FormService:
             if word in CANCEL_WORDS:
                 await uow.forms.end_conversation(person_id)
                 kind = SUMMARY if isinstance(state, _Summary) else FIVETWO
-                return await self._commit(uow, confirm, Cancelled(kind))
+                return await commit(uow, confirm, Cancelled(kind), self.clock.now())
             try:
                 if isinstance(state, _Summary):
                     reply: FormReply = await self._summary_message(
@@ -830,7 +821,7 @@ class FormService:
                 # The refusal reminds where the text went and how to leave.
                 form = zh.FORM_NAMES[SUMMARY if isinstance(state, _Summary) else FIVETWO]
                 raise UsageError(exc.reply + zh.FORM_IN_PROGRESS.format(form=form)) from exc
-            return await self._commit(uow, confirm, reply)
+            return await commit(uow, confirm, reply, self.clock.now())
 
     async def _summary_message(
         self,
@@ -895,7 +886,7 @@ class FormService:
             kind = row.kind if row is not None and self._active(row) else None
             if row is not None:
                 await uow.forms.end_conversation(person_id)
-            return await self._commit(uow, confirm, Cancelled(kind))
+            return await commit(uow, confirm, Cancelled(kind), self.clock.now())
 
     async def active(self, person_id: int) -> str | None:
         """The kind of the person's active dialogue, if any."""

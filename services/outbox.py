@@ -17,7 +17,7 @@ from storage.models import OutboxStatus
 from storage.repositories import DueMessage
 from storage.uow import UnitOfWork, UowFactory
 
-__all__ = ["Buttons", "Confirm", "DueMessage", "OutboxService"]
+__all__ = ["Buttons", "Confirm", "DueMessage", "OutboxService", "commit"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,16 @@ class Confirm(Generic[Result]):
     async def queue(self, uow: UnitOfWork, result: Result, at: datetime) -> None:
         text, buttons = self.render(result)
         self.queued = await uow.queue_reply(self.chat_id, text, buttons, at)
+
+
+async def commit(
+    uow: UnitOfWork, confirm: Confirm[Result] | None, result: Result, at: datetime
+) -> Result:
+    """Commit a use case's change with its confirmation (if any) queued in the same transaction."""
+    if confirm is not None:
+        await confirm.queue(uow, result, at)
+    await uow.commit()
+    return result
 
 
 class OutboxService:

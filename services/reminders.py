@@ -163,7 +163,8 @@ class ReminderService:
         async with self.uow() as uow:
             scope = PeopleScope(active_only=True)
             cards = await uow.people.cards_in(scope)
-            activity = await activity_in(uow, self.policy, scope, week, today)
+            ids = [card.id for card in cards]
+            activity = await activity_in(uow, self.policy, scope, week, today, ids)
             blocked = await uow.people.blocked_ids()
             reachable = await uow.people.reachable_ids()
             teams: dict[int, list[int]] = {}
@@ -403,8 +404,8 @@ class ReminderService:
                 return JobOutcome("half-year", half.label, 0)
             scope = PeopleScope(active_only=True)
             cards = await uow.people.cards_in(scope)
-            activity = await activity_in(uow, self.policy, scope, half, today)
-            units = await uow.people.unit_ids_by_name()
+            ids = [card.id for card in cards]
+            activity = await activity_in(uow, self.policy, scope, half, today, ids)
             sent = 0
             for admin in admins:
                 viewer = await uow.people.get(admin)
@@ -413,7 +414,7 @@ class ReminderService:
                 rows = [
                     _completeness_row(card, activity[card.id])
                     for card in cards
-                    if units.get(card.unit_name) in reach
+                    if card.unit_id in reach
                 ]
                 book = completeness_workbook(zh.HALF_YEAR_TITLE.format(label=label), rows)
                 caption = zh.HALF_YEAR_CAPTION.format(

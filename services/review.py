@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TypeVar
 
 from scoring.completeness import Completeness
 from scoring.dates import Period, parse_period
@@ -36,7 +35,7 @@ from services.entries import (
     activity_in,
 )
 from services.errors import NotAllowed, NotFound, UsageError
-from services.outbox import Confirm
+from services.outbox import Confirm, commit
 from services.policy import ReviewRules
 from storage.models import (
     Comment,
@@ -50,8 +49,6 @@ from storage.models import (
 )
 from storage.repositories import EntryCounts, PeopleScope, PersonCard, Reach, ReviewedEntry
 from storage.uow import UnitOfWork, UowFactory
-
-Result = TypeVar("Result")
 
 # Entries a spot check draws its sample from, at most (a team of 50 logs about 3,000 a month).
 CHECK_CANDIDATES = 5000
@@ -194,6 +191,7 @@ def _card(person: Person) -> PersonCard:
         person.position,
         person.unit.name,
         person.supervisor_id,
+        person.unit_id,
     )
 
 
@@ -223,14 +221,6 @@ class ReviewService:
 
     def today(self) -> date:
         return self.policy.work_date(self.clock.now())
-
-    async def _commit(
-        self, uow: UnitOfWork, confirm: Confirm[Result] | None, result: Result
-    ) -> Result:
-        if confirm is not None:
-            await confirm.queue(uow, result, self.clock.now())
-        await uow.commit()
-        return result
 
     # -- who may see whom ---------------------------------------------------------------------
 
@@ -362,7 +352,7 @@ class ReviewService:
             cards = {card.id: card for card in await uow.people.cards_in(scope)}
             if not cards:
                 raise await self._refuse(uow, viewer_id, "team", "", zh.NO_REPORTS)
-            activity = await activity_in(uow, self.policy, scope, period, today)
+            activity = await activity_in(uow, self.policy, scope, period, today, list(cards))
             logged_today = await uow.entries.logged_on(scope, today) if today in period else set()
             rows = sorted(
                 (self._team_row(cards[pid], activity[pid], pid in logged_today) for pid in cards),
@@ -389,7 +379,7 @@ class ReviewService:
                 len(logged_today),
                 period.end >= today,
             )
-            return await self._commit(uow, confirm, view)
+            return await commit(uow, confirm, view, self.clock.now())
 
     @staticmethod
     def _team_row(card: PersonCard, activity: Activity, logged_today: bool) -> TeamRow:
@@ -460,7 +450,7 @@ class ReviewService:
             tuple(AbsenceView.of(a) for a in absences),
             as_file,
         )
-        return await self._commit(uow, confirm, view)
+        return await commit(uow, confirm, view, self.clock.now())
 
     # -- /check (抽查) --------------------------------------------------------------------------
 
@@ -486,9 +476,9 @@ class ReviewService:
             )
             if not candidates:
                 raise NotFound(zh.CHECK_NOTHING.format(label=_month_label(period)))
-            activity = await activity_in(uow, self.policy, scope, period, today)
-            picked = self._sample(candidates, activity)
             names = {c.id: c.name for c in await uow.people.cards_in(scope)}
+            activity = await activity_in(uow, self.policy, scope, period, today, list(names))
+            picked = self._sample(candidates, activity)
             check = SpotCheck(
                 checker_id=viewer_id,
                 subject_id=subject.id if subject else None,
@@ -524,7 +514,7 @@ class ReviewService:
                 ),
                 len(candidates),
             )
-            return await self._commit(uow, confirm, view)
+            return await commit(uow, confirm, view, self.clock.now())
 
     def _sample(
         self, candidates: Sequence[LogEntry], activity: dict[int, Activity]
@@ -638,7 +628,7 @@ class ReviewService:
             )
             scope = PeopleScope(person_ids=(entry.person_id,))
             name = (await uow.people.cards_in(scope))[0].name
-            return await self._commit(uow, confirm, _item_view(item, name, entry))
+            return await commit(uow, confirm, _item_view(item, name, entry), self.clock.now())
 
     # -- /comment, /comments, /evaluate -------------------------------------------------------
 
@@ -681,7 +671,7 @@ class ReviewService:
                 person_id=person.id,
             )
             view = CommentView(row.id, viewer.name, person.name, positive, text, now)
-            return await self._commit(uow, confirm, view)
+            return await commit(uow, confirm, view, self.clock.now())
 
     async def comments(
         self,
@@ -726,7 +716,7 @@ class ReviewService:
             await uow.audit.record_reads(
                 self.clock.now(), viewer_id, [person.id], "comments", {"period": period.label}
             )
-            return await self._commit(uow, confirm, view)
+            return await commit(uow, confirm, view, self.clock.now())
 
     async def evaluate(
         self,
@@ -767,7 +757,7 @@ class ReviewService:
                 current.text, current.author_id, current.updated_at = text, viewer_id, now
                 replaced = True
             view = EvaluationView(person, quarter, text, replaced)
-            return await self._commit(uow, confirm, view)
+            return await commit(uow, confirm, view, self.clock.now())
 
 
 def _laggards_first(row: TeamRow) -> tuple[float, int, str]:

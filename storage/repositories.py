@@ -121,6 +121,7 @@ class PersonCard:
     position: str
     unit_name: str
     supervisor_id: int | None
+    unit_id: int
 
 
 _CARD_COLUMNS = (
@@ -130,6 +131,7 @@ _CARD_COLUMNS = (
     Person.position,
     Unit.name,
     Person.supervisor_id,
+    Person.unit_id,
 )
 
 
@@ -322,9 +324,6 @@ class PeopleRepository(_Repository):
             )
         )
         return set(rows.all())
-
-    async def unit_ids_by_name(self) -> dict[str, int]:
-        return dict((await self.session.execute(select(Unit.name, Unit.id))).all())
 
     async def with_role_reachable(self, role: str) -> list[int]:
         """Reachable people holding `role` (admin: 组织部 / 考核办; rater: 党委 / 党组)."""
