@@ -362,12 +362,9 @@ class OutboxSender:
                     slot = await self.throttle.reply(chat_id)
             try:
                 try:
-                    if message.document is None:
-                        await self.transport.send(chat_id, message.text, message.buttons)
-                    else:
-                        await self.transport.send(
-                            chat_id, message.text, message.buttons, document=message.document
-                        )
+                    await self.transport.send(
+                        chat_id, message.text, message.buttons, document=message.document
+                    )
                 finally:
                     self.throttle.answered(chat_id, slot)
             except RetryLater as exc:

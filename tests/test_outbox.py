@@ -68,6 +68,7 @@ class RecordingTransport:
     def __init__(self, time: VirtualTime | None = None) -> None:
         self.time = time or VirtualTime()
         self.calls: list[tuple[int, str, Any]] = []
+        self.documents: list[tuple[str, bytes] | None] = []
         self.sent: list[tuple[int, str]] = []
         self.times: list[float] = []
         self.refusals: dict[int, list[Exception]] = {}
@@ -75,9 +76,15 @@ class RecordingTransport:
         self.on_send: Callable[[int], Awaitable[None]] | None = None
 
     async def send(
-        self, chat_id: int, text: str, buttons: Sequence[Sequence[tuple[str, str]]] | None
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[Sequence[tuple[str, str]]] | None,
+        *,
+        document: tuple[str, bytes] | None = None,
     ) -> None:
         self.calls.append((chat_id, text, buttons))
+        self.documents.append(document)
         pending = self.refusals.get(chat_id)
         if pending:
             raise pending.pop(0)
@@ -168,6 +175,31 @@ async def refused_once(
     await queue(env, "remind:1", **address)
     assert await sender.send_due() == 1
     return sender, await message(env, "remind:1")
+
+
+async def test_a_queued_document_goes_out_with_its_text_as_the_caption(env: Env) -> None:
+    transport = RecordingTransport()
+    sender, _ = sender_for(env, transport, rate=25)
+    async with env.wiring.uow() as uow:
+        await uow.outbox.add(
+            "half-year:2026H1:1",
+            "half-year",
+            "2026年上半年 工作日志完成情况",
+            env.clock.now(),
+            chat_id=CHAT,
+            document=("2026H1.xlsx", b"PK\x03\x04 not really a workbook"),
+        )
+        await uow.commit()
+    await queue(env, "remind:1", chat_id=CHAT + 1)
+    env.clock.advance(seconds=5)
+
+    assert await sender.send_due() == 2
+    sent = dict(zip([chat for chat, _, _ in transport.calls], transport.documents, strict=True))
+    assert sent == {
+        CHAT: ("2026H1.xlsx", b"PK\x03\x04 not really a workbook"),
+        CHAT + 1: None,
+    }
+    assert (await message(env, "half-year:2026H1:1")).status == "sent"
 
 
 async def blocked_at(env: Env, person_id: int) -> Any:
