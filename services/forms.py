@@ -327,6 +327,12 @@ class FormService:
         self.clock = clock
         self.policy = policy
         self.themes = themes
+        # Who may have a dialogue open: every plain message asks, and a query per message
+        # would cost the log's hot path a second transaction. Loaded once from the table,
+        # added to on every save, and an id is dropped when the table says its dialogue
+        # ended. One process serves each person's updates (a second process would need this
+        # shared, with the intake's claims of issue 12).
+        self._open: set[int] | None = None
 
     def today(self) -> date:
         return self.policy.work_date(self.clock.now())
@@ -361,7 +367,16 @@ class FormService:
         row = await uow.forms.conversation(person_id)
         return self._state(row) if self._active(row) else None
 
+    async def _may_be_open(self, person_id: int) -> bool:
+        """False when the person certainly has no dialogue (no database read needed)."""
+        if self._open is None:
+            async with self.uow() as uow:
+                self._open = await uow.forms.conversation_people()
+        return person_id in self._open
+
     async def _save(self, uow: UnitOfWork, person_id: int, state: _Summary | _FiveTwo) -> None:
+        if self._open is not None:
+            self._open.add(person_id)
         kind = SUMMARY if isinstance(state, _Summary) else FIVETWO
         await uow.forms.save_conversation(
             person_id, kind, json.dumps(state.dump(), ensure_ascii=False), self.clock.now()
@@ -796,12 +811,14 @@ class FormService:
 
         确认 / 下一步 / 上一步 / 取消 typed as a message do what the button or /cancel does.
         """
+        if not await self._may_be_open(person_id):
+            return None
         async with self.uow() as uow:
             row = await uow.forms.conversation(person_id)
-            if not self._active(row):
-                return None
-            state = self._state(row)
+            state = self._state(row) if self._active(row) else None
             if state is None:
+                if row is None and self._open is not None:
+                    self._open.discard(person_id)
                 return None
             word = " ".join(clean_text(text).split()).strip("。.!！").casefold()
             if word in CANCEL_WORDS:
@@ -873,6 +890,8 @@ class FormService:
     async def took_message(self, person_id: int, message_id: int) -> str | None:
         """The kind of the active dialogue that took this message, if one did: an edit of it
         must not become log entries."""
+        if not await self._may_be_open(person_id):
+            return None
         async with self.uow() as uow:
             state = await self._dialogue(uow, person_id)
         if state is None or message_id not in (state.messages or []):

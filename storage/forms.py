@@ -30,6 +30,10 @@ class FormRepository:
     async def conversation(self, person_id: int) -> Conversation | None:
         return await self.session.get(Conversation, person_id)
 
+    async def conversation_people(self) -> set[int]:
+        """Everyone with a dialogue row (active or expired)."""
+        return set((await self.session.scalars(select(Conversation.person_id))).all())
+
     async def save_conversation(self, person_id: int, kind: str, state: str, at: datetime) -> None:
         """Start or move on the person's dialogue; a dialogue of another kind is replaced."""
         row = await self.session.get(Conversation, person_id)

@@ -566,3 +566,26 @@ async def test_typed_words_do_what_the_buttons_do(env, forms):
     done = await forms.take_text(zhang, "提交")
     assert isinstance(done, FiveTwoStep) and done.step == Step.DONE
     assert (await env.one(FiveTwoForm)).self_assessment == "总体完成任务。"
+
+
+async def test_a_log_message_outside_a_dialogue_reads_nothing_from_the_database(env, themes):
+    """The log's hot path: who has a dialogue open is known in the process, read once."""
+    zhang, li = await zhang_and_li(env)
+    before = FormService(env.wiring.uow, env.clock, env.entries.policy, themes)
+    await before.start_summary(zhang)
+    # A restart: the new service learns the open dialogue from the table.
+    forms = FormService(env.wiring.uow, env.clock, env.entries.policy, themes)
+    with env.statements() as first:
+        assert await forms.take_text(li, "与县财政局对接项目资金") is None
+    assert len(first) == 1  # the one read of who has a dialogue
+    with env.statements() as later:
+        assert await forms.take_text(li, "与县财政局对接项目资金") is None
+        assert await forms.took_message(li, 7) is None
+    assert later == []
+    step = await forms.take_text(zhang, "本月完成项目调度三次")
+    assert isinstance(step, SummaryStep)
+    await forms.cancel(zhang)
+    assert await forms.take_text(zhang, "与县财政局对接项目资金") is None
+    with env.statements() as after_cancel:  # the ended dialogue was dropped from the index
+        assert await forms.take_text(zhang, "与县财政局对接项目资金") is None
+    assert after_cancel == []
