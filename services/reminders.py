@@ -21,7 +21,7 @@ from services.errors import NotAllowed, UsageError
 from services.policy import SchedulerRules
 from services.sheets import CompletenessRow, completeness_workbook
 from storage.repositories import PeopleScope, PersonCard
-from storage.uow import UowFactory
+from storage.uow import UnitOfWork, UowFactory
 
 # The reminder's buttons: excuse the day (as leave or a trip) or ask again later.
 EXCUSE, LATER = "x", "l"
@@ -103,14 +103,7 @@ class ReminderService:
                 self.rules.daily_reminder,
                 (self.rules.reminder_window_start, self.rules.reminder_window_end),
             )
-            await uow.outbox.add_to_people(
-                [(f"daily:{day.isoformat()}:{pid}", pid, text) for pid in people],
-                "daily",
-                self.clock.now(),
-                buttons=reminder_buttons(day),
-                reminds_of=day,
-            )
-            await uow.commit()
+            await self._remind(uow, "daily", day, people, text)
         return JobOutcome("daily-reminder", day.isoformat(), len(people))
 
     async def daily_nudge(self, day: date | None = None) -> JobOutcome:
@@ -123,15 +116,21 @@ class ReminderService:
             people = await uow.people.to_nudge(
                 day, f"daily:{day.isoformat()}:", f"daily-nudge:{day.isoformat()}:"
             )
-            await uow.outbox.add_to_people(
-                [(f"daily-nudge:{day.isoformat()}:{pid}", pid, text) for pid in people],
-                "daily-nudge",
-                self.clock.now(),
-                buttons=reminder_buttons(day),
-                reminds_of=day,
-            )
-            await uow.commit()
+            await self._remind(uow, "daily-nudge", day, people, text)
         return JobOutcome("daily-nudge", day.isoformat(), len(people))
+
+    async def _remind(
+        self, uow: UnitOfWork, kind: str, day: date, people: list[int], text: str
+    ) -> None:
+        """Queue one reminder about `day` per person, keyed kind:day:person, and commit."""
+        await uow.outbox.add_to_people(
+            [(f"{kind}:{day.isoformat()}:{pid}", pid, text) for pid in people],
+            kind,
+            self.clock.now(),
+            buttons=reminder_buttons(day),
+            reminds_of=day,
+        )
+        await uow.commit()
 
     async def snooze(self, person_id: int, day: date) -> int:
         """稍后提醒: remind this cadre again about `day` later; returns the minutes."""
@@ -167,16 +166,12 @@ class ReminderService:
             activity = await activity_in(uow, self.policy, scope, week, today, ids)
             blocked = await uow.people.blocked_ids()
             reachable = await uow.people.reachable_ids()
-            teams: dict[int, list[int]] = {}
-            for card in cards:
-                if card.supervisor_id is not None:
-                    teams.setdefault(card.supervisor_id, []).append(card.id)
             names = {card.id: card.name for card in cards}
             messages = []
-            for supervisor, team in teams.items():
+            for supervisor, team in _teams(cards).items():
                 if supervisor not in reachable:  # left the roster, never bound, or blocked us
                     continue
-                text = self._digest_text(week, team, names, activity, blocked)
+                text = self._digest_text(week, [c.id for c in team], names, activity, blocked)
                 messages.append((f"weekly:{week.label}:{supervisor}", supervisor, text))
             await uow.outbox.add_to_people(messages, "weekly", self.clock.now())
             await uow.commit()
@@ -241,16 +236,15 @@ class ReminderService:
             cards = await uow.people.cards_in(PeopleScope(active_only=True))
             reachable = await uow.people.reachable_ids()
             read = await uow.audit.reviewed_pairs(since, until)
-            names = {card.id: card.name for card in cards}
-            teams: dict[int, list[int]] = {}
-            for card in cards:
-                if card.supervisor_id is not None:
-                    teams.setdefault(card.supervisor_id, []).append(card.id)
             messages = []
-            for supervisor, team in teams.items():
+            for supervisor, team in _teams(cards).items():
                 if supervisor not in reachable:
                     continue
-                unread = [names[pid] for pid in sorted(team) if (supervisor, pid) not in read]
+                unread = [
+                    c.name
+                    for c in sorted(team, key=lambda c: c.id)
+                    if (supervisor, c.id) not in read
+                ]
                 if unread:
                     text = zh.QUARTERLY_REVIEW.format(
                         quarter=quarter.label, count=len(unread), names="、".join(unread[:30])
@@ -357,19 +351,17 @@ class ReminderService:
                 for c in late
                 if c.id in reachable
             ]
-            by_supervisor: dict[int, list[str]] = {}
-            for card in late:
-                if card.supervisor_id is not None:
-                    by_supervisor.setdefault(card.supervisor_id, []).append(card.name)
             messages += [
                 (
                     f"fivetwo-late-team:{quarter.label}:{sup}",
                     sup,
                     zh.FIVETWO_LATE_TEAM.format(
-                        quarter=quarter.label, count=len(names), names="、".join(names[:30])
+                        quarter=quarter.label,
+                        count=len(team),
+                        names="、".join(c.name for c in team[:30]),
                     ),
                 )
-                for sup, names in by_supervisor.items()
+                for sup, team in _teams(late).items()
                 if sup in reachable
             ]
             await uow.outbox.add_to_people(messages, "fivetwo-late", self.clock.now())
@@ -539,3 +531,12 @@ def _completeness_row(card: PersonCard, activity: Activity) -> CompletenessRow:
         c.excused,
         c.rate,
     )
+
+
+def _teams(cards: list[PersonCard]) -> dict[int, list[PersonCard]]:
+    """The people of `cards` by their supervisor (下管一级), in the order given."""
+    teams: dict[int, list[PersonCard]] = {}
+    for card in cards:
+        if card.supervisor_id is not None:
+            teams.setdefault(card.supervisor_id, []).append(card)
+    return teams
