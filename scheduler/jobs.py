@@ -104,9 +104,7 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
         Job(
             "daily-nudge",
             zh.JOB_ABOUT["daily-nudge"].format(at=f"{rules.second_nudge_at:%H:%M}"),
-            CronTrigger(
-                hour=rules.second_nudge_at.hour, minute=rules.second_nudge_at.minute, timezone=tz
-            ),
+            _daily(rules.second_nudge_at, tz),
             lambda period: reminders.daily_nudge(day_of(period)),
         ),
         Job(
@@ -125,11 +123,7 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
         Job(
             "quarterly-review",
             zh.JOB_ABOUT["quarterly-review"].format(at=f"{rules.quarterly_review_at:%H:%M}"),
-            CronTrigger(
-                hour=rules.quarterly_review_at.hour,
-                minute=rules.quarterly_review_at.minute,
-                timezone=tz,
-            ),
+            _daily(rules.quarterly_review_at, tz),
             lambda period: reminders.quarterly_review(quarter_of(period)),
         ),
         Job(
@@ -171,9 +165,7 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
         Job(
             "housekeeping",
             zh.JOB_ABOUT["housekeeping"].format(at=f"{rules.housekeeping_at:%H:%M}"),
-            CronTrigger(
-                hour=rules.housekeeping_at.hour, minute=rules.housekeeping_at.minute, timezone=tz
-            ),
+            _daily(rules.housekeeping_at, tz),
             housekeeping,
         ),
     ]
