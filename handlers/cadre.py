@@ -248,7 +248,6 @@ async def cmd_help(update: Update, context: WorklogContext) -> None:
     rules = context.services.rules
     powers = await context.services.review.powers(context.require_actor().person_id)
     text = zh.HELP_CADRE.format(rollover=rules.rollover_hour, window=rules.backfill_window)
-    text += zh.HELP_OWN_COMMENTS
     if powers.reports:
         text += zh.HELP_SUPERVISOR.format(count=powers.reports)
     if powers.rater:

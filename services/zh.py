@@ -146,6 +146,7 @@ HELP_CADRE = (
     "/fivetwo 季度5+2实绩登记表\n"
     "/cancel 退出正在填写的表单\n"
     "/settings 提醒时间\n"
+    "/comments 上级对您的点评\n"
     "\n"
     "凌晨{rollover}点前发的消息记入前一天。\n"
     "可补记最近{window}个工作日。"
@@ -165,7 +166,6 @@ HELP_RATER = (
     "/comment 姓名 + 内容"
 )
 HELP_ADMIN = "\n【管理员】可调阅全市干部日志：/review 姓名 [期间]  /comments 姓名"
-HELP_OWN_COMMENTS = "\n/comments 查看上级对您的点评"
 
 INTERNAL_ERROR = "处理时出错了，已记录问题。请稍后再试。"
 UPDATE_PARKED = "这条消息暂时无法处理，已留存，管理员会跟进。请稍后再试或换种写法。"

@@ -618,9 +618,7 @@ async def test_photos_documents_voice_stickers_help(bot):
     [help_text] = await bot.say(ZHANG, "/help")
     # 张伟 has one direct report (李娜): the supervisor's commands are listed.
     assert help_text == (
-        zh.HELP_CADRE.format(rollover=4, window=3)
-        + zh.HELP_OWN_COMMENTS
-        + zh.HELP_SUPERVISOR.format(count=1)
+        zh.HELP_CADRE.format(rollover=4, window=3) + zh.HELP_SUPERVISOR.format(count=1)
     )
     assert "凌晨4点前发的消息记入前一天。\n可补记最近3个工作日。" in help_text
     assert await bot.say(ZHANG, "/nosuch") == [zh.UNKNOWN_COMMAND]
@@ -629,9 +627,7 @@ async def test_photos_documents_voice_stickers_help(bot):
     await bot.enrol(LI, "S001", "赵书记", roles="cadre,supervisor,rater")
     # The supervisor role alone gives nothing: supervisors are those with direct reports.
     [help_text] = await bot.say(LI, "/help")
-    assert help_text == (
-        zh.HELP_CADRE.format(rollover=4, window=3) + zh.HELP_OWN_COMMENTS + zh.HELP_RATER
-    )
+    assert help_text == (zh.HELP_CADRE.format(rollover=4, window=3) + zh.HELP_RATER)
 
     # A photo sent without a caption and captioned afterwards is recorded, with the photo.
     mark = bot.api.mark()

@@ -781,7 +781,7 @@ async def test_comments_and_remarks_reach_the_cadre_and_forged_buttons_change_no
 
 
 def help_text(*sections: str) -> str:
-    return zh.HELP_CADRE.format(rollover=4, window=3) + zh.HELP_OWN_COMMENTS + "".join(sections)
+    return zh.HELP_CADRE.format(rollover=4, window=3) + "".join(sections)
 
 
 async def test_reimported_roster_takes_access_away_at_once(small_bot):
