@@ -106,6 +106,8 @@ class Unit(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # The unit category (单位类别, e.g. 经济发展类 / 执法服务类): grades rank within it.
+    category: Mapped[str | None] = mapped_column(String(100))
 
 
 class Person(Base):
@@ -129,6 +131,8 @@ class Person(Base):
     # The cadre turned the second (later) daily nudge off.
     second_nudge_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The first day on the roster (到岗日期): earlier working days are not due. None = always.
+    joined_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -182,6 +186,9 @@ class LogEntry(Base):
     source_key: Mapped[str | None] = mapped_column(String(100))
     source_part: Mapped[int | None] = mapped_column(Integer)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Quality flags set by the nightly check, comma-separated (scoring.quality): "" = checked,
+    # nothing found; None = not checked yet. Flags never delete or change the entry.
+    quality: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -311,6 +318,42 @@ class Evaluation(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Rating(Base):
+    """The party committee's rating (实绩评价 好/较好/一般/差) of a cadre for one quarter.
+
+    `unit_id` is the unit whose 好 quota the rating counts against (the cadre's unit when rated).
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("person_id", "quarter"),
+        Index("ix_ratings_unit_quarter", "unit_id", "quarter"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    quarter: Mapped[str] = mapped_column(String(8))  # "2026Q4"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    grade: Mapped[str] = mapped_column(String(10))  # scoring.grades.Rating value
+    rater_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RatingCap(Base):
+    """A unit's own 好 cap for one quarter (e.g. 60–80 % for a top-ranked unit), in percent."""
+
+    __tablename__ = "rating_caps"
+    __table_args__ = (UniqueConstraint("unit_id", "quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    quarter: Mapped[str] = mapped_column(String(8))
+    percent: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class InboxUpdate(Base):
