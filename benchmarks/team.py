@@ -727,32 +727,32 @@ def pg_engine(url: str, schema: str | None = None) -> AsyncEngine:
     return engine
 
 
-async def prepare_pg(url: str, spec: Spec, fresh: bool, review_file_over: int) -> Generated:
-    """The schema bench_team of `spec`, generated unless a matching one is there."""
+async def prepare_pg(
+    url: str, spec: Spec, fresh: bool, review_file_over: int, schema: str = PG_SCHEMA
+) -> Generated:
+    """The schema `schema` of `spec`, generated unless a matching one is there."""
     conn = await asyncpg.connect(_pg_dsn(url))
     try:
-        exists = await conn.fetchval(
-            "SELECT to_regclass($1) IS NOT NULL", f'"{PG_SCHEMA}".bench_meta'
-        )
+        exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f'"{schema}".bench_meta')
         if exists and not fresh:
-            meta = dict(await conn.fetch(f'SELECT key, value FROM "{PG_SCHEMA}".bench_meta'))
+            meta = dict(await conn.fetch(f'SELECT key, value FROM "{schema}".bench_meta'))
             if _matches(meta, spec):
-                count = await conn.fetchval(f'SELECT COUNT(*) FROM "{PG_SCHEMA}".log_entries')
+                count = await conn.fetchval(f'SELECT COUNT(*) FROM "{schema}".log_entries')
                 if count == int(meta["entries"]):
                     return _generated(meta, 0.0, reused=True)
         progress = Progress("PostgreSQL")
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-        await conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
     finally:
         await conn.close()
-    engine = pg_engine(url)
+    engine = pg_engine(url, schema)
     await upgrade(engine)
     await engine.dispose()
     progress("migrated")
 
     gen = Generator(spec, sqlite_rows=False)
     county = gen.county()
-    conn = await asyncpg.connect(_pg_dsn(url), server_settings={"search_path": PG_SCHEMA})
+    conn = await asyncpg.connect(_pg_dsn(url), server_settings={"search_path": schema})
     try:
         await conn.execute("SET maintenance_work_mem = '512MB'")
         await conn.execute("CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -763,7 +763,7 @@ async def prepare_pg(url: str, spec: Spec, fresh: bool, review_file_over: int) -
             " JOIN pg_namespace n ON n.oid = t.relnamespace"
             " WHERE n.nspname = $1 AND t.relname = ANY($2::text[])"
             " AND c.contype IN ('u', 'f')",
-            PG_SCHEMA,
+            schema,
             list(LOADED_TABLES),
         )
         indexes = await conn.fetch(
@@ -771,7 +771,7 @@ async def prepare_pg(url: str, spec: Spec, fresh: bool, review_file_over: int) -
             " AND tablename = ANY($2::text[]) AND indexname NOT IN (SELECT c.conname"
             " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
             " WHERE n.nspname = $1)",
-            PG_SCHEMA,
+            schema,
             list(LOADED_TABLES),
         )
         for row in constraints:
@@ -786,7 +786,7 @@ async def prepare_pg(url: str, spec: Spec, fresh: bool, review_file_over: int) -
         async def copy(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
             if rows:
                 await conn.copy_records_to_table(
-                    table, records=rows, columns=list(columns), schema_name=PG_SCHEMA
+                    table, records=rows, columns=list(columns), schema_name=schema
                 )
 
         await copy("units", UNIT_COLUMNS, county.units)
@@ -807,7 +807,7 @@ async def prepare_pg(url: str, spec: Spec, fresh: bool, review_file_over: int) -
         progress("indexes and constraints built")
         for table in LOADED_TABLES:
             await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{PG_SCHEMA}.{table}', 'id'),"
+                f"SELECT setval(pg_get_serial_sequence('{schema}.{table}', 'id'),"
                 f" (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
             )
         report, _ = _pick_report(gen, review_file_over)

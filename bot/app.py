@@ -28,12 +28,16 @@ from scoring.summary import ThemeExtractor
 from scoring.text import CollaboratorExtractor
 from services import Services, zh
 from services.audit import AuditService
+from services.charts import ChartService
 from services.clock import Clock, SystemClock
 from services.entries import EntryService, LogPolicy
 from services.forms import FormService
+from services.grading import GradingService
 from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
+from services.quality import QualityService
+from services.rating import RatingService
 from services.reminders import ReminderService
 from services.review import ReviewService
 from services.roster import RosterService
@@ -77,18 +81,23 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
     extractor = CollaboratorExtractor((), ())
     policy = LogPolicy(config.logging, calendar, extractor)
+    review = ReviewService(uow, clock, policy, config.review)
     services = Services(
         clock=clock,
         rules=config.logging,
         entries=EntryService(uow, clock, policy),
         identity=IdentityService(uow, clock, config.logging.tz),
-        roster=RosterService(uow, clock),
+        roster=RosterService(uow, clock, config.logging.tz),
         inbox=InboxService(uow, clock),
         outbox=OutboxService(uow, clock),
-        review=ReviewService(uow, clock, policy, config.review),
+        review=review,
+        rating=RatingService(uow, clock, policy, config.scoring, review),
+        grading=GradingService(uow, clock, policy, config.scoring),
         audit=AuditService(uow, clock, config.logging.tz),
         reminders=ReminderService(uow, clock, policy, config.scheduler),
         forms=FormService(uow, clock, policy, ThemeExtractor()),
+        charts=ChartService(uow, clock, policy),
+        quality=QualityService(uow, clock, policy, config.quality),
     )
     return Wiring(services, uow, extractor, outbox_wake, outbox=config.outbox)
 
@@ -146,7 +155,12 @@ def build_jobs_runner(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> JobRunner:
     """The scheduled jobs, run by whichever process holds the scheduler lease."""
-    jobs = build_jobs(wiring.services.reminders, config.scheduler, config.logging.tz)
+    jobs = build_jobs(
+        wiring.services.reminders,
+        config.scheduler,
+        config.logging.tz,
+        quality=wiring.services.quality,
+    )
     grace = timedelta(minutes=config.scheduler.grace_minutes)
     lease = SchedulerLease(engine)
     return JobRunner(jobs, wiring.services.clock, grace, lease=lease, sleep=sleep)

@@ -1,6 +1,6 @@
 """The operator's command line.
 
-`worklog init | run | roster import | invite | jobs | calendar | audit`.
+`worklog init | run | roster import | invite | jobs | calendar | audit | score | export | cap`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--person", help="only lines by or about this roster id (工号)")
     audit.add_argument("--since", help="only lines from this day on (2026-11-01)")
     audit.add_argument("--limit", type=int, default=1000, help="at most this many lines")
+    score = sub.add_parser("score", help="per-unit summary of completeness, ratings and grades")
+    score.add_argument("period", help="a quarter, half year or year: 2026Q4, 2026H2, 2026")
+    export = sub.add_parser("export", help="the grade table (one row per cadre) as XLSX")
+    export.add_argument("period", help="a quarter, half year or year: 2026Q4, 2026H2, 2026")
+    export.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
+    cap = sub.add_parser("cap", help="a unit's own 好 cap for one quarter (60–80 %% for top units)")
+    cap_sub = cap.add_subparsers(dest="cap_command", required=True)
+    cap_set = cap_sub.add_parser("set", help="set a unit's cap for a quarter")
+    cap_set.add_argument("unit", help="the unit's name as on the roster")
+    cap_set.add_argument("quarter", help="2026Q4")
+    cap_set.add_argument("percent", help="0–100, e.g. 70 or 70%%")
+    cap_set.add_argument("--reason", default="", help="why (shown in the audit trail)")
     return parser
 
 
@@ -139,6 +151,82 @@ async def _audit(config: Config, person: str | None, since_text: str | None, lim
     return 0
 
 
+async def _score(config: Config, period_text: str, out: Path | None) -> int:
+    """`worklog score` prints the per-unit summary; `worklog export` also writes the XLSX."""
+    from services import zh
+    from services.errors import DomainError
+    from services.sheets import grades_workbook
+
+    async def build(services):  # type: ignore[no-untyped-def]
+        grading = services.grading
+        return await grading.report(grading.period(period_text))
+
+    try:
+        report = await _with_services(config, build)
+    except DomainError as exc:
+        print(exc.reply, file=sys.stderr)
+        return 2
+    if out is not None:
+        out.write_bytes(grades_workbook(report))
+        print(zh.EXPORT_WRITTEN.format(path=out, rows=len(report.rows), label=report.period.label))
+        return 0
+    print(_score_table(report))
+    return 0
+
+
+def _score_table(report: Any) -> str:
+    from scoring.grades import Grade, Rating
+    from services import zh
+
+    head = zh.SCORE_HEAD.format(
+        label=report.period.label, to_date=zh.GRADES_TO_DATE if report.to_date else ""
+    )
+    columns = zh.SCORE_COLUMNS
+    lines = [head, "\t".join(columns)]
+    for unit in report.units:
+        rate = "—" if unit.rate is None else f"{unit.rate * 100:.1f}%"
+        lines.append(
+            "\t".join(
+                [
+                    unit.unit,
+                    unit.category or zh.NO_CATEGORY,
+                    str(unit.cadres),
+                    rate,
+                    "/".join(str(unit.ratings.get(r, 0)) for r in Rating),
+                    "/".join(str(unit.grades.get(g, 0)) for g in Grade),
+                    "—" if unit.mean_score is None else f"{unit.mean_score:.1f}",
+                ]
+            )
+        )
+    if not report.units:
+        lines.append(zh.SCORE_NOBODY)
+    return "\n".join(lines)
+
+
+async def _cap(config: Config, unit: str, quarter: str, percent: str, reason: str) -> int:
+    from services import zh
+    from services.errors import DomainError
+
+    try:
+        view = await _with_services(
+            config, lambda services: services.rating.set_cap(unit, quarter, percent, reason)
+        )
+    except DomainError as exc:
+        print(exc.reply, file=sys.stderr)
+        return 2
+    print(
+        zh.CAP_SET.format(
+            unit=view.unit_name,
+            quarter=view.quarter,
+            percent=view.percent,
+            before="—" if view.previous is None else f"{view.previous}%",
+        )
+    )
+    if view.quota.used > view.quota.limit:
+        print(zh.CAP_BELOW_USED.format(used=view.quota.used, limit=view.quota.limit))
+    return 0
+
+
 async def _jobs(config: Config, command: str, name: str | None, period: str | None) -> int:
     from datetime import timedelta
 
@@ -151,7 +239,9 @@ async def _jobs(config: Config, command: str, name: str | None, period: str | No
     try:
         await upgrade(engine)
         services = build_services(config, engine).services
-        jobs = build_jobs(services.reminders, config.scheduler, config.logging.tz)
+        jobs = build_jobs(
+            services.reminders, config.scheduler, config.logging.tz, quality=services.quality
+        )
         if command == "list":
             now = services.clock.now()
             for job in jobs:
@@ -239,6 +329,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calendar(config, args.year)
         if args.command == "audit":
             return asyncio.run(_audit(config, args.person, args.since, args.limit))
+        if args.command == "score":
+            return asyncio.run(_score(config, args.period, None))
+        if args.command == "export":
+            return asyncio.run(_score(config, args.period, args.out))
+        if args.command == "cap":
+            return asyncio.run(_cap(config, args.unit, args.quarter, args.percent, args.reason))
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,8 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from services.policy import LoggingRules, ReviewRules, SchedulerRules
+from scoring.grades import Rating, Rounding, ScoringRules
+from services.policy import LoggingRules, QualityRules, ReviewRules, SchedulerRules
 
 ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
 ENV_DATABASE_URL = "WORKLOG_DATABASE_URL"
@@ -81,6 +82,8 @@ class Config:
     review: ReviewRules = field(default_factory=ReviewRules)
     scheduler: SchedulerRules = field(default_factory=SchedulerRules)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    scoring: ScoringRules = field(default_factory=ScoringRules)
+    quality: QualityRules = field(default_factory=QualityRules)
     log_level: str = "INFO"
 
 
@@ -93,6 +96,7 @@ _SECTIONS: dict[str, type] = {
     "review": ReviewRules,
     "scheduler": SchedulerRules,
     "outbox": OutboxConfig,
+    "quality": QualityRules,
 }
 
 
@@ -132,6 +136,57 @@ def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
     return value
 
 
+# [scoring] keys that are not plain numbers of ScoringRules.
+_POINTS_KEYS = {f"points_{r.name.lower()}": r for r in Rating}
+
+
+def _scoring_rules(data: dict[str, Any]) -> ScoringRules:
+    """[scoring]: flat keys in the file (points_good, quarter_weights, …) → ScoringRules."""
+    rules = ScoringRules()
+    special = {"rating_points", "rounding", "quarter_weights"}
+    plain = {f.name for f in fields(ScoringRules)} - special
+    points = dict(rules.rating_points)
+    changes: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key in _POINTS_KEYS:
+            points[_POINTS_KEYS[key]] = _coerce("scoring", key, raw, 0.0)
+        elif key == "rounding":
+            try:
+                changes["rounding"] = Rounding(str(raw))
+            except ValueError as exc:
+                raise ConfigError('scoring.rounding must be "down", "nearest" or "up"') from exc
+        elif key == "quarter_weights":
+            if not isinstance(raw, list) or len(raw) != 4:
+                raise ConfigError("scoring.quarter_weights must be a list of four numbers")
+            changes[key] = tuple(_coerce("scoring", key, w, 0.0) for w in raw)
+        elif key in plain:
+            changes[key] = _coerce("scoring", key, raw, getattr(rules, key))
+        else:
+            raise ConfigError(f"unknown configuration key scoring.{key}")
+    rules = replace(rules, rating_points=points, **changes)
+    shares = ("good_cap_percent", "excellent_cap_percent", "excellent_cap_bonus_percent")
+    for key in (*shares, "top_percent", "bottom_percent"):
+        if not 0 <= getattr(rules, key) <= 100:
+            raise ConfigError(f"scoring.{key} must be between 0 and 100")
+    weights = (
+        rules.weight_rating,
+        rules.weight_completeness,
+        rules.weight_self,
+        rules.weight_department,
+        rules.weight_leader,
+        *rules.quarter_weights,
+    )
+    if any(w < 0 for w in weights) or rules.weight_rating + rules.weight_completeness <= 0:
+        raise ConfigError("scoring weights must not be negative, rating + completeness > 0")
+    if rules.weight_department <= 0:
+        raise ConfigError("scoring.weight_department must be positive (it is the /rate rating)")
+    if not rules.basic_min_score <= rules.competent_min_score <= rules.excellent_min_score:
+        raise ConfigError("scoring: basic_min_score <= competent_min_score <= excellent_min_score")
+    if rules.missing_days_limit < 0:
+        raise ConfigError("scoring.missing_days_limit must not be negative")
+    return rules
+
+
 def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) -> Config:
     """Build a Config from parsed TOML, refusing unknown keys, then apply env overrides."""
     env = os.environ if env is None else env
@@ -139,6 +194,9 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
     for name, value in data.items():
         if name == "log_level":
             cfg = replace(cfg, log_level=str(value).upper())
+            continue
+        if name == "scoring" and isinstance(value, dict):
+            cfg = replace(cfg, scoring=_scoring_rules(value))
             continue
         section_type = _SECTIONS.get(name)
         if section_type is None or not isinstance(value, dict):
@@ -186,6 +244,13 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
         raise ConfigError("outbox.per_chat_interval must be between 0 and 60 seconds")
     if not 1 <= sending.batch_size <= 1000 or not 1 <= sending.concurrency <= 1000:
         raise ConfigError("outbox.batch_size and outbox.concurrency must be between 1 and 1000")
+    quality = cfg.quality
+    if not 0 < quality.similarity <= 1:
+        raise ConfigError("quality.similarity must be above 0 and at most 1")
+    if quality.repeat_window_days < 1 or quality.copy_window_days < 0:
+        raise ConfigError("quality.repeat_window_days must be >= 1, copy_window_days >= 0")
+    if quality.short_chars < 0 or quality.long_chars < 1:
+        raise ConfigError("quality.short_chars must be >= 0 and quality.long_chars >= 1")
     try:
         rules.tz  # noqa: B018 - validates the zone name early
     except Exception as exc:

@@ -19,6 +19,8 @@ from scheduler.throttle import Throttle
 log = logging.getLogger(__name__)
 # Telegram refuses captions longer than this.
 CAPTION_LIMIT = 1024
+# An outbox file with this ending goes as a photo (shown in the chat) rather than a file.
+PHOTO_SUFFIX = ".png"
 
 # Wait before sending an outbox message again after a network error, in seconds.
 NETWORK_RETRY_SECONDS = 1.0
@@ -113,7 +115,16 @@ class TelegramTransport:
         document: tuple[str, bytes] | None = None,
     ) -> None:
         try:
-            if document is not None:
+            if document is not None and document[0].lower().endswith(PHOTO_SUFFIX):
+                name, data = document  # a chart (/chart): sendPhoto
+                await self.bot.send_photo(
+                    chat_id,
+                    InputFile(data, filename=name),
+                    caption=text[:CAPTION_LIMIT],
+                    reply_markup=keyboard(buttons),
+                    rate_limit_args=self._limit_args,
+                )
+            elif document is not None:
                 name, data = document
                 await self.bot.send_document(
                     chat_id,

@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import cadre, common, forms, review, settings, start
+from handlers import cadre, charts, common, forms, rating, review, settings, start
 
 AUTH_GROUP = -1
 
@@ -40,6 +40,10 @@ def register(app: Application) -> None:
         ("comment", review.cmd_comment),
         ("comments", review.cmd_comments),
         ("evaluate", review.cmd_evaluate),
+        ("chart", charts.cmd_chart),
+        ("rate", rating.cmd_rate),
+        ("quota", rating.cmd_quota),
+        ("grades", rating.cmd_grades),
         ("summary", forms.cmd_summary),
         ("fivetwo", forms.cmd_fivetwo),
         ("cancel", forms.cmd_cancel),

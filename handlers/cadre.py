@@ -251,7 +251,7 @@ async def cmd_help(update: Update, context: WorklogContext) -> None:
     if powers.reports:
         text += zh.HELP_SUPERVISOR.format(count=powers.reports)
     if powers.rater:
-        text += zh.HELP_RATER
+        text += zh.HELP_RATER + zh.HELP_RATING
     if powers.admin:
         text += zh.HELP_ADMIN
     assert update.message is not None

@@ -97,7 +97,9 @@ def review(view: ReviewView) -> Reply:
             line = line.replace(
                 f"{entry.item_no}. ", f"{entry.item_no}. {zh.REVIEW_CHANGED_MARK}", 1
             )
-        lines.append(line if len(line) <= REVIEW_CHARS else line[:REVIEW_CHARS] + "…")
+        line = line if len(line) <= REVIEW_CHARS else line[:REVIEW_CHARS] + "…"
+        # 质量提示 after the text, never cut off with it.
+        lines.append(line + "".join(mark for f, mark in zh.QUALITY_MARKS.items() if f in row.flags))
     if view.pages > 1:
         lines.append(zh.TEAM_PAGE.format(page=view.page + 1, pages=view.pages))
     text = "\n".join(lines)

@@ -24,6 +24,7 @@ from services import zh
 from services.clock import Clock
 from services.errors import UsageError
 from services.policy import SchedulerRules
+from services.quality import QualityService
 from services.reminders import JobOutcome, ReminderService
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,14 @@ class Lease(Protocol):
     async def release(self) -> None: ...
 
 
-def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) -> list[Job]:
-    """Every scheduled job, with its times from the config."""
+def build_jobs(
+    reminders: ReminderService,
+    rules: SchedulerRules,
+    tz: ZoneInfo,
+    *,
+    quality: QualityService | None = None,
+) -> list[Job]:
+    """Every scheduled job, with its times from the config (the quality check if given)."""
 
     def day_of(text: str | None) -> date | None:
         if text is None:
@@ -90,8 +97,27 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
     async def housekeeping(_: str | None) -> JobOutcome:
         return await reminders.housekeeping()
 
+    async def check_quality(text: str | None) -> JobOutcome:
+        assert quality is not None
+        if text is None:
+            start, end = quality.nightly_range()
+            key = end.isoformat()
+        else:  # any period an operator names, up to today
+            period = parse_period(text, reminders.today())
+            if period is None:
+                raise UsageError(zh.JOB_BAD_PERIOD.format(text=text))
+            start, end, key = period.start, min(period.end, quality.today()), period.label
+        count = await quality.check(start, end)
+        note = zh.JOB_NOTE_QUALITY.format(count=count, start=start, end=end)
+        return JobOutcome("quality", key, 0, note)
+
     start, end = rules.reminder_window_start, rules.reminder_window_end
     window = f"{start:%H:%M}–{end:%H:%M}"
+    checks = []
+    if quality is not None:
+        at = quality.rules.check_at
+        about = zh.JOB_ABOUT["quality"].format(at=f"{at:%H:%M}")
+        checks.append(Job("quality", about, _daily(at, tz), check_quality))
     return [
         Job(
             "daily-reminder",
@@ -168,6 +194,7 @@ def build_jobs(reminders: ReminderService, rules: SchedulerRules, tz: ZoneInfo) 
             _daily(rules.housekeeping_at, tz),
             housekeeping,
         ),
+        *checks,
     ]
 
 

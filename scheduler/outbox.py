@@ -49,8 +49,9 @@ class Transport(Protocol):
         *,
         document: tuple[str, bytes] | None = None,
     ) -> None:
-        """Deliver one message (a file with `text` as its caption when `document` is given)
-        or raise RetryLater, RecipientBlocked or Undeliverable."""
+        """Deliver one message (a file with `text` as its caption when `document` is given,
+        a photo when the file's name ends in .png) or raise RetryLater, RecipientBlocked or
+        Undeliverable."""
         ...
 
 

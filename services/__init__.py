@@ -9,13 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.audit import AuditService
+from services.charts import ChartService
 from services.clock import Clock
 from services.entries import EntryService
 from services.forms import FormService
+from services.grading import GradingService
 from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
 from services.policy import LoggingRules
+from services.quality import QualityService
+from services.rating import RatingService
 from services.reminders import ReminderService
 from services.review import ReviewService
 from services.roster import RosterService
@@ -31,6 +35,10 @@ class Services:
     inbox: InboxService
     outbox: OutboxService
     review: ReviewService
+    rating: RatingService
+    grading: GradingService
     audit: AuditService
     reminders: ReminderService
     forms: FormService
+    charts: ChartService
+    quality: QualityService

@@ -338,7 +338,7 @@ class EntryService:
     ) -> None:
         """Apply a change to an entry and record it in its history (who, when, before/after).
 
-        A new text brings its own collaborator and overlong flag.
+        A new text brings its own collaborator and overlong flag, and is quality-checked again.
         """
         now = self.clock.now()
         before = _snapshot(entry)
@@ -346,6 +346,7 @@ class EntryService:
             entry.text = text
             entry.collaborator = self.policy.extractor.extract(text)
             entry.is_overlong = is_overlong(text, self.policy.rules.max_item_chars)
+            entry.quality = None  # the nightly check (services.quality) looks at it again
         for name, value in fields.items():
             setattr(entry, name, value)
         entry.updated_at = now

@@ -39,10 +39,13 @@ class Confirm(Generic[Result]):
     chat_id: int
     render: Callable[[Result], tuple[str, Buttons | None]]
     queued: bool = False
+    # A file sent with the reply, the text as its caption: (file name, bytes) or None.
+    attach: Callable[[Result], tuple[str, bytes] | None] | None = None
 
     async def queue(self, uow: UnitOfWork, result: Result, at: datetime) -> None:
         text, buttons = self.render(result)
-        self.queued = await uow.queue_reply(self.chat_id, text, buttons, at)
+        document = self.attach(result) if self.attach is not None else None
+        self.queued = await uow.queue_reply(self.chat_id, text, buttons, at, document)
 
 
 async def commit(

@@ -47,6 +47,24 @@ class ReviewRules:
 
 
 @dataclass(frozen=True)
+class QualityRules:
+    """The nightly quality check (质量提示): near-duplicates, trivial and overlong entries."""
+
+    # Two entries are nearly the same when this share of their content words agree (Jaccard).
+    similarity: float = 0.8
+    # `repeat`: the same as the cadre's own entry on one of this many earlier days.
+    repeat_window_days: int = 30
+    # `copy`: the same as a colleague's (same unit) entry stored earlier, within this many days.
+    copy_window_days: int = 3
+    # `trivial`: at most this many letters, digits or characters, or only generic words.
+    short_chars: int = 6
+    # `long`: more characters than this; one entry should be one thing (一事一记).
+    long_chars: int = 200
+    # When the nightly check runs (local time), after the work day has rolled over.
+    check_at: time = time(4, 30)
+
+
+@dataclass(frozen=True)
 class SchedulerRules:
     """When the scheduled jobs run (local time of `logging.timezone`) and what they may do."""
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from scoring.completeness import Completeness
 from scoring.dates import Period, parse_period
+from scoring.quality import decode
 from scoring.review import (
     SampleWeights,
     check_weight,
@@ -114,6 +115,7 @@ class TeamView:
 class ReviewEntry:
     entry: EntryView
     changed: bool  # 已修改: edited after it was first recorded
+    flags: tuple[str, ...] = ()  # 质量提示 (scoring.quality); none until checked
 
 
 @dataclass(frozen=True)
@@ -442,7 +444,7 @@ class ReviewService:
         view = ReviewView(
             person,
             period,
-            tuple(ReviewEntry(_entry_view(e), e.edited) for e in shown),
+            tuple(ReviewEntry(_entry_view(e), e.edited, decode(e.quality)) for e in shown),
             page,
             pages,
             len(entries),

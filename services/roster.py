@@ -1,9 +1,11 @@
 """The roster (花名册): reading the admin's CSV/XLSX, importing it, and issuing invite links.
 
 The roster file is the one source of the people, their units, the supervisor tree (下管一级)
-and, when it has the optional 上级单位 column, the unit tree. Importing is all-or-nothing per
-row: a refused row is not written and is reported with its line number; every accepted row is
-written in one transaction.
+and, when it has the optional 上级单位 column, the unit tree. Two more optional columns feed
+scoring: 单位类别 (the unit's category, grades rank within it) and 到岗日期 (the person's first
+day on the roster, `people.joined_on`: earlier working days are not due). Importing is
+all-or-nothing per row: a refused row is not written and is reported with its line number;
+every accepted row is written in one transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import zipfile
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,7 +30,14 @@ from storage.repositories import StoredPerson
 from storage.uow import UnitOfWork, UowFactory
 
 # Column limits of the people and units tables: longer values are refused, not truncated.
-MAX_LENGTHS = {"roster_id": 64, "name": 100, "unit": 200, "position": 200, "parent_unit": 200}
+MAX_LENGTHS = {
+    "roster_id": 64,
+    "name": 100,
+    "unit": 200,
+    "position": 200,
+    "parent_unit": 200,
+    "unit_category": 100,
+}
 
 # Normalized header text -> field. Normalizing drops case, spaces, '_', '-' and "（说明）".
 HEADER_ALIASES = {
@@ -54,10 +63,18 @@ HEADER_ALIASES = {
     "parentunit": "parent_unit",  # also parent_unit, Parent-Unit: '_' and '-' are dropped
     "上级单位": "parent_unit",
     "上级部门": "parent_unit",
+    "unitcategory": "unit_category",
+    "category": "unit_category",
+    "单位类别": "unit_category",
+    "类别": "unit_category",
+    "joinedon": "joined_on",
+    "joined": "joined_on",
+    "到岗日期": "joined_on",
+    "入职日期": "joined_on",
 }
 # All six are required: a missing supervisor or role column would silently strip the tree
-# or admin rights on a re-import. Cells may be empty. The parent-unit column is optional: a
-# roster without it leaves the stored unit tree alone.
+# or admin rights on a re-import. Cells may be empty. The parent-unit, category and join
+# date columns are optional: a roster without them leaves the stored values alone.
 REQUIRED_FIELDS = ("roster_id", "name", "unit", "position", "supervisor_id", "role")
 
 ROLE_ALIASES: dict[str, Role] = {
@@ -80,6 +97,11 @@ ROLE_ALIASES: dict[str, Role] = {
 _ROLE_SEPARATORS = re.compile(r"[,;、|/，；\s]+")
 _HEADER_NOISE = re.compile(r"[（(][^)）]*[)）]|[\s_\-]+")
 _INVISIBLE = "\ufeff\u200b"
+# 2026-11-09, 2026/11/9, 2026.11.9 (one separator throughout) and 2026年11月9日.
+_DATE = re.compile(
+    r"(?P<y>\d{4})\s*(?P<sep>[-/.])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})"
+    r"|(?P<cy>\d{4})\s*年\s*(?P<cm>\d{1,2})\s*月\s*(?P<cd>\d{1,2})\s*日?"
+)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CYCLE_SHOWN = 5  # people (or units) named in a refusal for a supervisor (or unit) loop
 
@@ -104,6 +126,8 @@ class RefusalCode(StrEnum):
     SELF_PARENT_UNIT = "self_parent_unit"
     PARENT_UNIT_CONFLICT = "parent_unit_conflict"
     PARENT_UNIT_CYCLE = "parent_unit_cycle"
+    UNIT_CATEGORY_CONFLICT = "unit_category_conflict"
+    BAD_JOINED_DATE = "bad_joined_date"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +144,15 @@ class RosterRow:
     # The unit's parent unit (上级单位): "" for a top-level unit, None when the file has no
     # such column (the stored parent is then left as it is).
     parent_unit: str | None = None
+    # The unit's category (单位类别); "" says nothing about it (the stored one is kept).
+    unit_category: str = ""
+    # The first day on the roster (到岗日期) as written, parsed by `parse_joined_on`; "" for
+    # none: a new person then joins on the import's date, a stored one keeps theirs.
+    joined_on: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("roster_id", "name", "unit", "position", "supervisor_id", "role"):
+        fields = ("roster_id", "name", "unit", "position", "supervisor_id", "role")
+        for name in (*fields, "unit_category", "joined_on"):
             object.__setattr__(self, name, _clean(getattr(self, name)))
         if self.parent_unit is not None:
             object.__setattr__(self, "parent_unit", _clean(self.parent_unit))
@@ -143,6 +173,9 @@ class ImportReport:
     unchanged: int = 0
     units_created: int = 0
     units_reparented: int = 0  # units that existed before and got another parent unit
+    units_categorized: int = 0  # units whose category was set or changed (new units too)
+    joined_defaulted: int = 0  # new people without a join date: they join on `import_day`
+    import_day: date | None = None  # the import's local date
     refused: list[Refusal] = field(default_factory=list)
 
     def render(self) -> str:
@@ -159,6 +192,11 @@ class ImportReport:
             lines.append(zh.REPORT_UNITS.format(count=self.units_created))
         if self.units_reparented:
             lines.append(zh.REPORT_UNITS_REPARENTED.format(count=self.units_reparented))
+        if self.units_categorized:
+            lines.append(zh.REPORT_UNITS_CATEGORIZED.format(count=self.units_categorized))
+        if self.joined_defaulted:
+            day = self.import_day.isoformat() if self.import_day else ""
+            lines.append(zh.REPORT_JOINED_DEFAULTED.format(count=self.joined_defaulted, day=day))
         if self.refused:
             lines.append(zh.REPORT_REFUSED_HEAD)
             lines.extend(refusal.reason for refusal in self.refused)
@@ -252,12 +290,29 @@ def roles_value(roles: Iterable[Role | str]) -> str:
     return ",".join(role.value for role in Role if role in wanted)
 
 
+def parse_joined_on(text: str) -> date | None:
+    """The date in a 到岗日期 cell (2026-11-09, 2026/11/9, 2026.11.9, 2026年11月9日), or None."""
+    match = _DATE.fullmatch(text.strip())
+    if match is None:
+        return None
+    names = ("y", "m", "d") if match["y"] else ("cy", "cm", "cd")
+    year, month, day = match.group(*names)
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:  # 2026-02-30
+        return None
+
+
 def _clean(value: object) -> str:
-    """A cell as text: stripped, and a numeric id typed into Excel (1001.0) back to "1001"."""
+    """A cell as text: stripped, an Excel number id (1001.0) as "1001", a date as 2026-11-09."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value).strip().strip(_INVISIBLE).strip()
 
 
@@ -358,6 +413,7 @@ class _Plan:
 
     accepted: dict[str, RosterRow] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
+    joined_on: dict[str, date] = field(default_factory=dict)  # given join dates, by roster id
     first_row: dict[str, RosterRow] = field(default_factory=dict)  # by roster id, file order
     position: dict[str, int] = field(default_factory=dict)  # of the first row, by roster id
     refusals: dict[int, Refusal] = field(default_factory=dict)  # by row position
@@ -368,7 +424,9 @@ class _Plan:
             del self.accepted[row.roster_id]
 
 
-async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> ImportReport:
+async def _import(
+    uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow], tz: tzinfo = SHANGHAI
+) -> ImportReport:
     """Create or update people (keyed by roster id) and their units, refusing bad rows.
 
     Re-importing updates name, unit, position, supervisor and roles and marks the person
@@ -385,6 +443,12 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
     tree are refused; loops are looked for in the tree after the import, the stored parents
     of the units no accepted row sets included. Without the column parents are left alone.
 
+    A unit category cell sets the unit's category; all rows of a unit naming one must name
+    the same (the first accepted row decides, as for parents); empty cells and a file without
+    the column leave the stored category alone. A join date cell sets `joined_on`, also of
+    stored people (a correction); without one a new person joins on the import's local date
+    in `tz` (days before they were on the roster are not due) and a stored person keeps theirs.
+
     Commits once; refused rows are not written.
     """
     plan = _check_rows(rows)
@@ -399,6 +463,7 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
     }
     stored_parent = await uow.people.unit_parents()
     _check_parent_agreement(plan)
+    _check_category_agreement(plan)
     # Refusing people for a unit loop cascades to their subordinates, and refusing people
     # for the supervisor tree can take away a unit's last row setting its parent, bringing
     # back a stored parent that may close a unit loop: check both until nothing changes.
@@ -425,7 +490,16 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
             continue  # created just now without a parent
         new_parents[unit_ids[unit]] = unit_ids[parent] if parent else None
     await uow.people.set_unit_parents(new_parents)
+    category_of = {row.unit: row.unit_category for row in accepted.values() if row.unit_category}
+    stored_category = await uow.people.unit_categories() if category_of else {}
+    new_categories = {
+        unit_ids[unit]: category
+        for unit, category in category_of.items()
+        if stored_category.get(unit) != category
+    }
+    await uow.people.set_unit_categories(new_categories)
     new_rows = [row for rid, row in accepted.items() if rid not in stored]
+    today = now.astimezone(tz).date()
     person_ids = {rid: person.id for rid, person in stored.items()}
     person_ids |= await uow.people.insert_many(
         [
@@ -437,6 +511,7 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
                 "supervisor_id": None,  # set below, once every new person has an id
                 "roles": plan.roles[row.roster_id],
                 "active": True,
+                "joined_on": plan.joined_on.get(row.roster_id, today),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -462,6 +537,7 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
             supervisor_id=supervisor_pid,
             roles=plan.roles[rid],
             active=True,
+            joined_on=plan.joined_on.get(rid, person.joined_on),
         )
         if wanted == person:
             unchanged += 1
@@ -476,6 +552,9 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
         unchanged=unchanged,
         units_created=units_created,
         units_reparented=units_reparented,
+        units_categorized=len(new_categories),
+        joined_defaulted=sum(1 for row in new_rows if row.roster_id not in plan.joined_on),
+        import_day=today,
         refused=[plan.refusals[p] for p in sorted(plan.refusals)],
     )
     await uow.audit.record(
@@ -489,6 +568,8 @@ async def _import(uow: UnitOfWork, now: datetime, rows: Sequence[RosterRow]) -> 
             "refused": len(report.refused),
             "units_created": units_created,
             "units_reparented": units_reparented,
+            "units_categorized": report.units_categorized,
+            "joined_defaulted": report.joined_defaulted,
             "refusal_codes": dict(Counter(r.code.value for r in report.refused)),
         },
     )
@@ -505,6 +586,7 @@ def _as_values(person: StoredPerson) -> dict[str, object]:
         "supervisor_id": person.supervisor_id,
         "roles": person.roles,
         "active": person.active,
+        "joined_on": person.joined_on,
     }
 
 
@@ -534,6 +616,9 @@ def _check_rows(rows: Sequence[RosterRow]) -> _Plan:
         roles, _ = parse_roles(row.role)
         plan.accepted[rid] = row
         plan.roles[rid] = roles_value(roles)
+        joined_on = parse_joined_on(row.joined_on) if row.joined_on else None
+        if joined_on is not None:
+            plan.joined_on[rid] = joined_on
     return plan
 
 
@@ -560,6 +645,9 @@ def _row_problem(row: RosterRow) -> tuple[RefusalCode, str] | None:
     if row.parent_unit == row.unit:
         reason = zh.REFUSED_SELF_PARENT_UNIT.format(line=row.line, unit=row.unit)
         return RefusalCode.SELF_PARENT_UNIT, reason
+    if row.joined_on and parse_joined_on(row.joined_on) is None:
+        reason = zh.REFUSED_BAD_JOINED_DATE.format(line=row.line, cell=row.joined_on)
+        return RefusalCode.BAD_JOINED_DATE, reason
     return None
 
 
@@ -588,6 +676,24 @@ def _check_parent_agreement(plan: _Plan) -> None:
                 first_parent=_parent_text(decided.parent_unit),
             )
             plan.refuse(plan.position[rid], row, RefusalCode.PARENT_UNIT_CONFLICT, reason)
+
+
+def _check_category_agreement(plan: _Plan) -> None:
+    """Refuse rows naming another unit category than the unit's first accepted row naming one."""
+    first: dict[str, RosterRow] = {}
+    for rid, row in list(plan.accepted.items()):
+        if not row.unit_category:
+            continue
+        decided = first.setdefault(row.unit, row)
+        if decided.unit_category != row.unit_category:
+            reason = zh.REFUSED_UNIT_CATEGORY_CONFLICT.format(
+                line=row.line,
+                unit=row.unit,
+                category=row.unit_category,
+                first_line=decided.line,
+                first_category=decided.unit_category,
+            )
+            plan.refuse(plan.position[rid], row, RefusalCode.UNIT_CATEGORY_CONFLICT, reason)
 
 
 def _check_unit_cycles(plan: _Plan, stored_parent: dict[str, str | None]) -> None:
@@ -770,14 +876,15 @@ async def _create_invites(
 class RosterService:
     """The admin's roster operations (CLI)."""
 
-    def __init__(self, uow: UowFactory, clock: Clock) -> None:
+    def __init__(self, uow: UowFactory, clock: Clock, tz: tzinfo = SHANGHAI) -> None:
         self.uow = uow
         self.clock = clock
+        self.tz = tz  # whose calendar date a new person without a join date joins on
 
     async def import_rows(self, rows: Sequence[RosterRow]) -> ImportReport:
         """Import roster rows in one transaction; see `_import`."""
         async with self.uow() as uow:
-            return await _import(uow, self.clock.now(), rows)
+            return await _import(uow, self.clock.now(), rows, self.tz)
 
     async def create_invites(
         self, roster_ids: Sequence[str] | None, ttl_days: int, *, unbound_only: bool = False

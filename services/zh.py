@@ -24,6 +24,7 @@ COMMANDS = [
     ("fivetwo", "季度5+2实绩登记表"),
     ("cancel", "退出正在填写的表单"),
     ("settings", "提醒时间、第二次提醒"),
+    ("chart", "本月日志热力图（上级：团队完成率图）"),
     ("help", "使用说明"),
 ]
 
@@ -147,6 +148,7 @@ HELP_CADRE = (
     "/cancel 退出正在填写的表单\n"
     "/settings 提醒时间\n"
     "/comments 上级对您的点评\n"
+    "/chart [11月] 日志热力图\n"
     "\n"
     "凌晨{rollover}点前发的消息记入前一天。\n"
     "可补记最近{window}个工作日。"
@@ -158,7 +160,8 @@ HELP_SUPERVISOR = (
     "/review 姓名 [11月] 调阅日志\n"
     "/comment 姓名 + 内容  正面点评（- 为负面）\n"
     "/comments 姓名 [2026] 正面、负面清单\n"
-    "/evaluate 姓名 内容  本季度领导评鉴"
+    "/evaluate 姓名 内容  本季度领导评鉴\n"
+    "/chart [本月] 下属完成率图（/chart 我 看自己的热力图）"
 )
 HELP_RATER = (
     "\n【评定】可调阅、点评本单位及下级单位干部：\n"
@@ -183,6 +186,7 @@ NO_REACH = {
     "comment": "点评只能针对您的直接下属（下管一级）。花名册中您没有直接下属。",
     "check": "抽查只能针对您的直接下属。花名册中您没有直接下属。",
     "evaluate": "领导评鉴只能针对您的直接下属。花名册中您没有直接下属。",
+    "rate": "评定只能针对本单位及下级单位的干部。",
 }
 NOT_IN_REACH = (
     "在您可以查看的人员中没有找到「{name}」。\n请核对姓名或工号；/team 可查看您的直接下属。"
@@ -220,6 +224,7 @@ REVIEW_SHEET_HEADER = (
     "补记",
     "已修改",
     "已撤回",
+    "质量提示",
 )
 YES = "是"
 
@@ -304,6 +309,7 @@ JOB_ABOUT = {
     "daily-nudge": "工作日{at}：第二次提醒仍未记录的干部（可在 /settings 关闭）",
     "weekly-digest": "每周（{day}）{at}：向上级发送团队上周完成情况",
     "housekeeping": "每天{at}：清除已处理消息的过期内容；缺少当年节假日安排时告知管理员",
+    "quality": "每天{at}：检查新记录（含补记和修改过的）是否重复、雷同、琐碎或过长，标出质量提示",
     "quarterly-review": "每季度最后一个工作日{at}：提醒上级本季度尚未调阅的下属",
     "monthly-summary": "每月最后一个工作日{at}：请干部写月小结（未确认的）",
     "quarterly-fivetwo": "每季度最后一个工作日{at}：请干部填写5+2实绩登记表（未提交的）",
@@ -388,6 +394,9 @@ AUDIT_ACTIONS = {
     "evaluation_replaced": "领导评鉴更新",
     "summary_replaced": "工作小结更新",
     "fivetwo_replaced": "5+2登记表更新",
+    "rating_changed": "等次更改",
+    "rating_cap_set": "好等次比例核定",
+    "grades_export": "导出考核表",
 }
 
 # The roster import and invite links (the admin reads these in the CLI)
@@ -400,6 +409,8 @@ FIELD_LABELS = {
     "supervisor_id": "上级工号",
     "role": "角色",
     "parent_unit": "上级单位",
+    "unit_category": "单位类别",
+    "joined_on": "到岗日期",
 }
 FILE_NOT_FOUND = "找不到花名册文件：{path}"
 FILE_UNREADABLE = "无法读取花名册文件 {path}：{error}"
@@ -430,6 +441,16 @@ PARENT_UNIT_NAMED = "「{name}」"
 PARENT_UNIT_EMPTY = "空"
 REFUSED_PARENT_UNIT_CYCLE = "第{line}行：上级单位关系形成循环 {chain}"
 UNIT_CYCLE_LONG = "{chain} → …… → {first}（共{count}个单位）"
+REFUSED_UNIT_CATEGORY_CONFLICT = (
+    "第{line}行：单位「{unit}」的单位类别写为「{category}」，而第{first_line}行写为"
+    "「{first_category}」；同一单位各行的单位类别须一致"
+)
+REFUSED_BAD_JOINED_DATE = (
+    "第{line}行：到岗日期「{cell}」无法识别"
+    "（可写：2026-11-09、2026/11/9、2026.11.9、2026年11月9日）"
+)
+REPORT_UNITS_CATEGORIZED = "单位类别更新 {count} 个。"
+REPORT_JOINED_DEFAULTED = "新增人员中 {count} 人未填到岗日期，按导入当天 {day} 计。"
 REPORT_SUMMARY = (
     "花名册导入完成：新增 {created} 人，更新 {updated} 人，未变 {unchanged} 人，"
     "未导入 {refused} 行。"
@@ -549,3 +570,179 @@ FIVETWO_FIRST_STEP = "已经是第1步了。"
 BUTTON_NEXT_STEP = "下一步 ▶"
 BUTTON_PREVIOUS_STEP = "◀ 上一步"
 BUTTON_SUBMIT = "✅ 提交"
+
+# Charts (/chart): a cadre's month as a heat map, a supervisor's team as bars
+CHART_PERIOD_WORDS = {
+    "month": "{year}年{n}月",
+    "quarter": "{year}年第{n}季度",
+    "half": "{year}年{half}半年",
+    "year": "{year}年",
+}
+CHART_MONTH_HINT = "月份可写：本月、上月、11月、2026-11。"
+CHART_BAD_PERIOD = (
+    "看不懂期间「{text}」。\n" + CHART_MONTH_HINT + "\n上级看团队还可写：2026Q4、2026H2、2026。"
+)
+CHART_FUTURE_PERIOD = "{label}还没有开始，画不出图。\n" + CHART_MONTH_HINT
+CHART_MONTH_ONLY = (
+    "日志热力图按月画，「{text}」不是一个月份。\n" + CHART_MONTH_HINT + "\n例如：/chart 11月"
+)
+CHART_TEAM_PERIOD = (
+    "团队完成率图按月、季度、半年或全年统计，「{text}」不行。\n"
+    + PERIOD_HINT
+    + "\n看自己的日志热力图：/chart 我"
+)
+CHART_MONTH_TITLE = "{name} {label} 工作日志"
+CHART_MONTH_SUBTITLE = (
+    "已记{logged}天 / 应记{expected}天，完成率 {rate}，请假{excused}天，共{entries}条"
+)
+CHART_WEEKDAY = "周{day}"
+CHART_ENTRIES = "{n}条"
+CHART_MISSING = "未记"
+CHART_EXCUSED = "请假"
+CHART_REST = "休"
+CHART_PENDING = "待记"
+CHART_TODAY = "今天"
+CHART_LEGEND_COUNTS = ("1条", "2条", "3条", "4条", "5条以上")
+CHART_LEGEND_MISSING = "未记"
+CHART_LEGEND_EXCUSED = "请假、出差等"
+CHART_LEGEND_REST = "休息日"
+CHART_TEAM_TITLE = "{label} 团队日志完成率（{total}人）"
+CHART_TEAM_SUBTITLE = "合计已记{logged}天 / 应记{expected}天，完成率 {rate}"
+CHART_TO_DATE = "，截至{date}"
+CHART_TEAM_SHOWN = "；只列完成率最低的{shown}人"
+CHART_BAR_LABEL = "{rate}（{logged}/{expected}天）"
+CHART_NAME_ID = "{name}（{id}）"
+CHART_RATE_AXIS = "完成率（%）"
+CHART_LEGEND_OK = "达到{low}%"
+CHART_LEGEND_LOW = "低于{low}%"
+CHART_LEGEND_NONE = "无应记天数"
+CHART_MONTH_CAPTION = (
+    "{name} {label} 日志热力图\n应记{expected}天 已记{logged}天 请假{excused}天 完成率 {rate}"
+)
+CHART_OWN_HINT = "\n看团队完成率：/chart"
+CHART_TEAM_CAPTION = "{label} 团队日志完成率（{total}人），完成率低的在上。"
+CHART_TEAM_CAPTION_SHOWN = "\n图中只列完成率最低的{shown}人，/team 查看全部。"
+CHART_TEAM_FOOT = "\n/team 看明细  /chart 我 看自己的日志热力图"
+
+
+# Ratings (/rate, /quota) and the grade export
+RATE_USAGE = (
+    "用法：/rate 姓名 等次 [季度]\n等次：好、较好、一般、差\n例如：/rate 张伟 好\n"
+    "/rate 张伟 较好 2026Q3\n/quota 查看「好」等次名额。"
+)
+RATE_BAD_GRADE = "没有「{word}」这个等次。等次只能是：好、较好、一般、差。"
+RATE_QUARTER_ONLY = "实绩等次按季度评定，看不懂季度「{text}」。\n可写 2026Q4、本季度、上季度。"
+RATE_NOT_RATER = "只有单位党委（党组）的评定人可以评定等次。"
+RATE_SELF = "不能评定自己的等次。"
+RATE_SAVED = "已评定 {name}（{unit}）{quarter}：{grade}"
+RATE_CHANGED = "已将 {name}（{unit}）{quarter} 的等次由「{before}」改为「{grade}」（已留档）。"
+RATE_UNCHANGED = "{name}（{unit}）{quarter} 已是「{grade}」，没有变化。"
+RATE_QUOTA_FULL = (
+    "不能评为「好」：{name} 所在单位 {quarter} 的「好」等次名额已用完。\n{quota}\n"
+    "可先调整其他人的等次，或评为较好。"
+)
+QUOTA_HEAD = "{quarter}「好」等次名额："
+QUOTA_LINE = (
+    "{unit}：参评{cadres}人，上限{percent}%{override}\n  最多{limit}人 已用{used} 剩余{left}"
+)
+QUOTA_OVERRIDE = "（本季度单独核定）"
+QUOTA_NONE = "您评定的单位中没有人员。"
+QUOTA_MORE = "……另有{n}个单位未列出，完整情况见 /grades。"
+CAP_BAD_PERCENT = "比例「{text}」不对：请写 0 到 100 之间的百分数，例如 70 或 70%。"
+CAP_NO_UNIT = "花名册中没有单位「{name}」。"
+HELP_RATING = (
+    "\n/rate 姓名 好|较好|一般|差 [季度]  评定等次\n"
+    "/quota [季度]  「好」等次名额\n"
+    "/grades [期间]  本单位考核表（Excel）"
+)
+
+
+def quota_line(unit: object) -> str:
+    """One unit's quota as /quota and a refused /rate show it (a services.rating.UnitQuota)."""
+    quota = unit.quota  # type: ignore[attr-defined]
+    return QUOTA_LINE.format(
+        unit=unit.unit_name,  # type: ignore[attr-defined]
+        cadres=quota.cadres,
+        percent=f"{quota.percent:g}",
+        override=QUOTA_OVERRIDE if quota.overridden else "",
+        limit=quota.limit,
+        used=quota.used,
+        left=quota.left,
+    )
+
+
+NO = "否"
+NO_CATEGORY = "未分类"
+GRADES_PERIOD_KIND = "考核表按季度、半年或年度生成，看不懂「{text}」。\n可写 2026Q4、2026H2、2026。"
+GRADES_NOT_RATER = "只有单位党委（党组）的评定人和管理员可以导出考核表。"
+GRADES_CAPTION = "{label} 考核表：{cadres}人{to_date}。"
+GRADES_TO_DATE = "（截至今天）"
+GRADES_EMPTY = "{label} 您负责的单位中没有在册人员。"
+GRADES_SHEET = "考核表"
+GRADES_SUMMARY_SHEET = "单位汇总"
+GRADES_HEADER = (
+    "单位", "工号", "姓名", "职务", "应记天数", "已记天数", "请假天数", "完成率", "补记条数",
+    "条目数", "重复或琐碎条数", "正面点评", "负面点评", "5+2已交", "自评", "领导评鉴",
+    "评定等次", "实绩得分", "年度建议等次", "说明",
+)  # fmt: skip
+GRADES_SUMMARY_HEADER = (
+    "单位", "单位类别", "人数", "应记天数", "已记天数", "完成率", "好", "较好", "一般", "差",
+    "优秀", "称职", "基本称职", "不称职", "平均实绩得分",
+)  # fmt: skip
+SCORE_HEAD = "{label} 考核汇总{to_date}"
+SCORE_COLUMNS = (
+    "单位",
+    "类别",
+    "人数",
+    "完成率",
+    "好/较好/一般/差",
+    "优秀/称职/基本称职/不称职",
+    "平均得分",
+)
+SCORE_NOBODY = "（没有在册人员）"
+EXPORT_WRITTEN = "已写入 {path}：{label} 考核表 {rows} 人。"
+CAP_SET = "已设定 {unit} {quarter}「好」等次上限为 {percent}%（原为 {before}）。"
+CAP_BELOW_USED = "注意：该单位本季度已有 {used} 人评为「好」，超过新上限 {limit} 人；已评的不变，新的「好」将被拒绝。"
+
+# 说明: why a cadre's suggested grade is what it is, one clause per reason.
+GRADE_REASONS = {
+    "not_rated": "尚未评定实绩等次，暂无得分和建议等次",
+    "score_band": "实绩得分{score:g}（称职≥{competent:g}，基本称职≥{basic:g}）",
+    "excellent_needs_good": "得分达到优秀线，但实绩等次为「{rating}」，只有「好」才能评优秀",
+    "poor_rating_ceiling": "实绩等次为「差」，最高为基本称职",
+    "missing_days_ceiling": "提醒后仍无故未记录{days}天（超过{limit}天），最高为基本称职",
+    "excellent": "等次「好」且得分≥{min:g}，列本单位优秀名额第{place}/{places}名",
+    "excellent_share_full": "符合优秀条件，但本单位优秀名额（{places}名，按{graded}人计）已满",
+}
+RANK_TEXT = "本类（{category}）第{place}/{of}名"
+STANDING_TEXT = {"top": "，列前段", "bottom": "，列后段"}
+
+
+def grade_explanation(reasons: object, rank: object, category: str) -> str:
+    """The 说明 cell: the reasons (scoring.grades.Reason) in words, then the ranking."""
+    parts = [
+        GRADE_REASONS[r.code].format(**r.values)  # type: ignore[attr-defined]
+        for r in reasons  # type: ignore[attr-defined]
+    ]
+    if rank is not None:
+        standing = rank.standing  # type: ignore[attr-defined]
+        parts.append(
+            RANK_TEXT.format(category=category, place=rank.place, of=rank.of)  # type: ignore[attr-defined]
+            + (STANDING_TEXT[standing.value] if standing else "")
+        )
+    return "；".join(parts) + "。" if parts else ""
+
+
+# -- 质量提示: the nightly quality check's flags on entries (scoring.quality) ----------------
+
+# After an entry in /review, one per flag, in this order.
+QUALITY_MARKS = {
+    "repeat": "〔重复〕",
+    "copy": "〔雷同〕",
+    "trivial": "〔琐碎〕",
+    "long": "〔过长〕",
+}
+# The review XLSX's 质量提示 column, per flag.
+QUALITY_SHEET_NAMES = {"repeat": "重复", "copy": "雷同", "trivial": "琐碎", "long": "过长"}
+JOB_NOTE_QUALITY = "检查了{count}条记录（{start}至{end}）。"
+JOB_BAD_PERIOD = "时段「{text}」看不懂，请写成 2026-11、2026Q4 或 2026-11-20。"

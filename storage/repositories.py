@@ -142,6 +142,7 @@ class EntryCounts:
     total: int
     late: int  # 补记
     overlong: int
+    flagged: int = 0  # repeated, copied or trivial (read only when asked for)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,7 @@ class ReviewedEntry:
     is_overlong: bool
     withdrawn: bool
     edited: bool
+    quality: str | None  # the nightly check's flags (scoring.quality); None: not checked yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,7 @@ class StoredPerson:
     supervisor_id: int | None
     roles: str
     active: bool
+    joined_on: date | None
 
 
 class _Repository:
@@ -382,6 +385,7 @@ class PeopleRepository(_Repository):
                 Person.supervisor_id,
                 Person.roles,
                 Person.active,
+                Person.joined_on,
             )
         )
         return {rid: StoredPerson(*rest) for rid, *rest in result.all()}
@@ -408,6 +412,17 @@ class PeopleRepository(_Repository):
         if parents:
             await self.session.execute(
                 update(Unit), [{"id": uid, "parent_id": pid} for uid, pid in parents.items()]
+            )
+
+    async def unit_categories(self) -> dict[str, str | None]:
+        """Every unit's category (单位类别) by unit name, None when it has none."""
+        return dict((await self.session.execute(select(Unit.name, Unit.category))).all())
+
+    async def set_unit_categories(self, categories: Mapping[int, str | None]) -> None:
+        """Bulk UPDATE of units' category (unit id -> category), one executemany."""
+        if categories:
+            await self.session.execute(
+                update(Unit), [{"id": uid, "category": c} for uid, c in categories.items()]
             )
 
     async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -600,6 +615,7 @@ class EntryRepository(_Repository):
                 LogEntry.is_overlong,
                 LogEntry.withdrawn,
                 edited,
+                LogEntry.quality,
             )
             .where(
                 LogEntry.person_id == person_id,
@@ -688,9 +704,10 @@ class EntryRepository(_Repository):
     # -- set-based reads over many people -------------------------------------------------
 
     async def activity(
-        self, scope: PeopleScope, start: date, end: date
+        self, scope: PeopleScope, start: date, end: date, *, flagged: bool = False
     ) -> dict[int, tuple[set[date], EntryCounts]]:
-        """Per person of `scope` with live entries in [start, end]: the days logged and counts.
+        """Per person of `scope` with live entries in [start, end]: the days logged and counts
+        (with `flagged`, also the entries flagged repeated, copied or trivial).
 
         One scan, one row per person with the days aggregated: a team of 50 logs about 3,000
         distinct days a quarter, and fetching those as rows cost as much as the scan itself.
@@ -699,6 +716,7 @@ class EntryRepository(_Repository):
         day = LogEntry.work_date.distinct()
         # A date array on PostgreSQL; on SQLite the stored ISO dates joined by commas.
         days_of = func.array_agg(day) if postgres else func.group_concat(day)
+        flags = func.sum(case((_counted_flags(), 1), else_=0)) if flagged else literal(0)
         rows = await self.session.execute(
             select(
                 LogEntry.person_id,
@@ -706,6 +724,7 @@ class EntryRepository(_Repository):
                 func.count(),
                 func.sum(case((LogEntry.is_late, 1), else_=0)),
                 func.sum(case((LogEntry.is_overlong, 1), else_=0)),
+                flags,
             )
             .where(
                 LogEntry.person_id.in_(scope.ids()),
@@ -715,12 +734,21 @@ class EntryRepository(_Repository):
             )
             .group_by(LogEntry.person_id)
         )
+        # A quarter has some 90 distinct days: parse each ISO string once, not per person.
+        parsed: dict[str, date] = {}
+
+        def day_of(text: str) -> date:
+            found = parsed.get(text)
+            if found is None:
+                found = parsed[text] = date.fromisoformat(text)
+            return found
+
         return {
             person_id: (
-                set(days) if postgres else {date.fromisoformat(d) for d in days.split(",")},
-                EntryCounts(int(total), int(late), int(overlong)),
+                set(days) if postgres else {day_of(d) for d in days.split(",")},
+                EntryCounts(int(total), int(late), int(overlong), int(flags or 0)),
             )
-            for person_id, days, total, late, overlong in rows
+            for person_id, days, total, late, overlong, flags in rows
         }
 
     async def excused_spans(
@@ -741,6 +769,112 @@ class EntryRepository(_Repository):
         for absence in rows:
             spans.setdefault(absence.person_id, []).append(absence)
         return spans
+
+
+    # -- the nightly quality check (质量提示) -------------------------------------------------
+
+    def _unchecked_people(self, day: date) -> Select[tuple[int]]:
+        return select(LogEntry.person_id).where(
+            LogEntry.work_date == day, LogEntry.quality.is_(None), LogEntry.withdrawn.is_(False)
+        )
+
+    async def unchecked(self, day: date) -> list[tuple[int, int, int, str, datetime]]:
+        """(id, person, unit, text, updated_at) of the live entries of `day` not checked yet."""
+        rows = await self.session.execute(
+            select(
+                LogEntry.id, LogEntry.person_id, Person.unit_id, LogEntry.text, LogEntry.updated_at
+            )
+            .join(Person, Person.id == LogEntry.person_id)
+            .where(
+                LogEntry.work_date == day,
+                LogEntry.quality.is_(None),
+                LogEntry.withdrawn.is_(False),
+            )
+            .order_by(LogEntry.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def earlier_texts(self, day: date, since: date) -> dict[int, list[str]]:
+        """Per person with unchecked entries on `day`: the texts of their live entries from
+        `since` to the day before. One row per person, the texts joined in the database."""
+        separator = "\x1f"  # never in a stored text (scoring.text.clean_text drops it)
+        if _dialect(self.session) == "postgresql":
+            texts = func.string_agg(LogEntry.text, separator)
+        else:
+            texts = func.group_concat(LogEntry.text, separator)
+        rows = await self.session.execute(
+            select(LogEntry.person_id, texts)
+            .where(
+                LogEntry.person_id.in_(self._unchecked_people(day)),
+                LogEntry.work_date >= since,
+                LogEntry.work_date < day,
+                LogEntry.withdrawn.is_(False),
+            )
+            .group_by(LogEntry.person_id)
+        )
+        return {person_id: joined.split(separator) for person_id, joined in rows}
+
+    async def unit_entries(self, day: date, since: date) -> list[tuple[int, int, int, str]]:
+        """(id, person, unit, text) of the live entries from `since` to `day` of everyone in
+        the units of the people with unchecked entries on `day`."""
+        units = select(Person.unit_id).where(Person.id.in_(self._unchecked_people(day)))
+        rows = await self.session.execute(
+            select(LogEntry.id, LogEntry.person_id, Person.unit_id, LogEntry.text)
+            .join(Person, Person.id == LogEntry.person_id)
+            .where(
+                Person.unit_id.in_(units),
+                LogEntry.work_date >= since,
+                LogEntry.work_date <= day,
+                LogEntry.withdrawn.is_(False),
+            )
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def set_quality(self, flags: Sequence[tuple[int, str, datetime]]) -> int:
+        """Store (id, flags, updated_at as read) in one executemany; an entry edited since it
+        was read (its quality reset, updated_at moved) keeps None and is checked again."""
+        if not flags:
+            return 0
+        table = LogEntry.__table__
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("entry_id"),
+                table.c.quality.is_(None),
+                table.c.updated_at == bindparam("seen"),
+            )
+            .values(quality=bindparam("flags"))
+        )
+        await self.session.execute(
+            statement,
+            [{"entry_id": i, "flags": f, "seen": seen} for i, f, seen in flags],
+        )
+        return len(flags)
+
+    async def flag_counts(self, scope: PeopleScope, start: date, end: date) -> dict[int, int]:
+        """Per person of `scope`: live entries in [start, end] flagged repeat, copy or trivial
+        (重复或琐碎条数); people without any are left out. One GROUP BY."""
+        counted = _counted_flags()
+        rows = await self.session.execute(
+            select(LogEntry.person_id, func.count())
+            .where(
+                LogEntry.person_id.in_(scope.ids()),
+                LogEntry.work_date >= start,
+                LogEntry.work_date <= end,
+                LogEntry.withdrawn.is_(False),
+                counted,
+            )
+            .group_by(LogEntry.person_id)
+        )
+        return {person_id: int(count) for person_id, count in rows}
+
+def _counted_flags() -> ColumnElement[bool]:
+    """An entry flagged repeated, copied or trivial (the export's 重复或琐碎条数).
+
+    Flags are stored sorted and comma-separated: whole items of the list are matched.
+    """
+    padded = literal(",") + LogEntry.quality + literal(",")
+    return or_(*(padded.contains(f",{flag},") for flag in ("copy", "repeat", "trivial")))
 
 
 def _json(detail: dict[str, Any] | None) -> str:

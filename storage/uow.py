@@ -21,6 +21,7 @@ from storage.repositories import (
     PeopleRepository,
     ReviewRepository,
 )
+from storage.scoring import ScoringRepository
 
 # Set by the intake while an inbox update is processed: committing the update's work marks
 # that update done in the same transaction, so a replay after a crash never repeats it.
@@ -60,6 +61,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.review = ReviewRepository(session)
         self.forms = FormRepository(session)
+        self.scoring = ScoringRepository(session)
         return self
 
     async def __aexit__(
@@ -95,13 +97,21 @@ class UnitOfWork:
         text: str,
         buttons: Sequence[Sequence[tuple[str, str]]] | None,
         at: datetime,
+        document: tuple[str, bytes] | None = None,
     ) -> bool:
-        """Queue the reply to the update being processed; False outside an update."""
+        """Queue the reply to the update being processed (with a file: `text` is its
+        caption); False outside an update."""
         inbox_id = current_inbox_id.get()
         if inbox_id is None:
             return False
         await self.outbox.add(
-            f"reply:{inbox_id}", "reply", text, at, chat_id=chat_id, buttons=buttons
+            f"reply:{inbox_id}",
+            "reply",
+            text,
+            at,
+            chat_id=chat_id,
+            buttons=buttons,
+            document=document,
         )
         return True
 

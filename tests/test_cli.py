@@ -209,3 +209,40 @@ def test_audit_prints_the_trail_by_person_and_date(
     assert "没有工号为 9999 的人员" in capsys.readouterr().err
     assert main(["-c", str(config_file), "audit", "--limit", "1"]) == 0
     assert "只列出最近1条" in capsys.readouterr().out
+
+
+def test_score_export_and_cap(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An admin sets a unit's cap, prints the per-unit summary and writes the grade table."""
+    import openpyxl
+
+    from services import zh
+
+    assert main(["-c", str(config_file), "roster", "import", str(SAMPLE)]) == 0
+    capsys.readouterr()
+    assert main(["-c", str(config_file), "cap", "set", "县发改委", "2026Q4", "70%"]) == 0
+    assert capsys.readouterr().out.strip() == zh.CAP_SET.format(
+        unit="县发改委", quarter="2026Q4", percent=70, before="—"
+    )
+    assert main(["-c", str(config_file), "cap", "set", "县发改委", "2026Q4", "170"]) == 2
+    assert capsys.readouterr().err.strip() == zh.CAP_BAD_PERCENT.format(text="170")
+    assert main(["-c", str(config_file), "cap", "set", "没有", "2026Q4", "70"]) == 2
+    assert capsys.readouterr().err.strip() == zh.CAP_NO_UNIT.format(name="没有")
+
+    assert main(["-c", str(config_file), "score", "2026Q3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "2026Q3 考核汇总"
+    assert out[1].split("\t") == list(zh.SCORE_COLUMNS)
+    units = {line.split("\t")[0]: line.split("\t") for line in out[2:]}
+    assert set(units) == {"县发改委", "城关镇人民政府", "市住建局"}
+    assert units["县发改委"][1:3] == [zh.NO_CATEGORY, "5"]
+
+    out_file = tmp_path / "grades.xlsx"
+    assert main(["-c", str(config_file), "export", "2026Q3", "--out", str(out_file)]) == 0
+    assert "考核表" in capsys.readouterr().out
+    rows = list(openpyxl.load_workbook(out_file)[zh.GRADES_SHEET].values)
+    assert rows[0] == zh.GRADES_HEADER
+    assert len(rows) == 1 + sum(1 for _ in SAMPLE.read_text(encoding="utf-8").splitlines()[1:])
+    assert main(["-c", str(config_file), "export", "2026-11", "--out", str(out_file)]) == 2
+    assert capsys.readouterr().err.strip() == zh.GRADES_PERIOD_KIND.format(text="2026-11")

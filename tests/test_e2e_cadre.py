@@ -393,7 +393,7 @@ async def test_edited_message_updates_its_entries(bot):
 
     # The removed line is back and a line added: restored, and a new entry numbered 3.
     assert await edit("1.起草十一月工作总结\n2.整理档案\n3.走访企业") == (
-        "已按修改后的消息更新 11月20日 的日志：\n2. 整理档案\n3. 走访企业（合作者：企业）"
+        "已按修改后的消息更新 11月20日 的日志：\n2. 整理档案\n3. 走访企业"
     )
     assert [(e.item_no, e.text, e.withdrawn) for e in await bot.entries("A001")] == [
         (1, "起草十一月工作总结", False),
@@ -443,7 +443,7 @@ async def test_backfill_window_and_bad_dates(bot):
     _, reply = await send(bot, ZHANG, "/backfill 11-18 参加全县项目推进会\n走访企业")
     wednesday_reply = reply["message_id"]
     assert reply["text"] == (
-        "已补记 11月18日 2条：\n1. 参加全县项目推进会\n2. 走访企业（合作者：企业）"
+        "已补记 11月18日 2条：\n1. 参加全县项目推进会\n2. 走访企业"
     )
     assert buttons(reply)[0][0][0] == "撤回1"
     _, reply = await send(bot, ZHANG, "/backfill 昨天 参加防汛值班")
@@ -453,7 +453,7 @@ async def test_backfill_window_and_bad_dates(bot):
     assert reply["text"] == "已补记 11月20日 1条：\n1. 整理档案"
     assert [snapshot(e) for e in await bot.entries("A001")] == [
         ("2026-11-18", 1, "参加全县项目推进会", "regular", None, True, False),
-        ("2026-11-18", 2, "走访企业", "regular", "企业", True, False),
+        ("2026-11-18", 2, "走访企业", "regular", None, True, False),
         ("2026-11-22", 1, "参加防汛值班", "regular", None, True, False),
         ("2026-11-20", 1, "整理档案", "regular", None, True, False),
     ]
@@ -478,7 +478,7 @@ async def test_backfill_window_and_bad_dates(bot):
     # /month marks the late entries; a button on a backfilled entry works like any other.
     [month] = await bot.say(ZHANG, "/month")
     assert (
-        "— 11-18 周三 2条\n1. 【补记】参加全县项目推进会\n2. 【补记】走访企业（合作者：企业）"
+        "— 11-18 周三 2条\n1. 【补记】参加全县项目推进会\n2. 【补记】走访企业"
         in month
     )
     backfilled = (await bot.entries("A001"))[0]
@@ -543,7 +543,7 @@ async def test_leave_week_and_month_completeness(bot):
         "1. 参加周一例会\n"
         "\n"
         "— 11-17 周二 2条\n"
-        "1. 走访企业（合作者：企业）\n"
+        "1. 走访企业\n"
         "2. 整理档案\n"
         "\n"
         "— 11-20 周五 1条\n"
@@ -627,7 +627,9 @@ async def test_photos_documents_voice_stickers_help(bot):
     await bot.enrol(LI, "S001", "赵书记", roles="cadre,supervisor,rater")
     # The supervisor role alone gives nothing: supervisors are those with direct reports.
     [help_text] = await bot.say(LI, "/help")
-    assert help_text == (zh.HELP_CADRE.format(rollover=4, window=3) + zh.HELP_RATER)
+    assert help_text == (
+        zh.HELP_CADRE.format(rollover=4, window=3) + zh.HELP_RATER + zh.HELP_RATING
+    )
 
     # A photo sent without a caption and captioned afterwards is recorded, with the photo.
     mark = bot.api.mark()

@@ -507,7 +507,7 @@ async def test_team_and_review_pages_and_the_xlsx_file(small_bot):
             "5. 审核招商引资合同",
             "第2/3页",
         ],
-        ["— 11-20 周五", "6. 参加党组会议（合作者：党组）", "第3/3页"],
+        ["— 11-20 周五", "6. 参加党组会议", "第3/3页"],
     ]
     pager = f"rv:{zhang_id}:2026-11"
     before = await last_audit_id(bot)
@@ -549,17 +549,27 @@ async def test_team_and_review_pages_and_the_xlsx_file(small_bot):
     nov = lambda day: datetime(2026, 11, day)  # noqa: E731
     assert cells == [
         zh.REVIEW_SHEET_HEADER,
-        (nov(19), 1, "走访开发区重点企业", "日常工作", "开发区重点企业", "是", "", ""),
-        (nov(20), 1, "起草11月工作总结", "日常工作", "", "", "是", ""),
-        (nov(20), 2, "与县财政局核对预算", "日常工作", "县财政局", "", "", "是"),
-        (nov(20), 3, "接待来访群众3人次", "日常工作", "来访群众", "", "", ""),
-        (nov(20), 4, "整理档案", "日常工作", "", "", "", ""),
-        (nov(20), 5, "审核招商引资合同", "日常工作", "", "", "", ""),
-        (nov(20), 6, "参加党组会议", "日常工作", "党组", "", "", ""),
-        (nov(20), 7, "走访困难群众", "日常工作", "困难群众", "", "", ""),
-        (nov(20), 8, "学习文件", "日常工作", "", "", "", ""),
-        (nov(20), 9, "审核城关镇人居环境整治项目资金拨付材料", "日常工作", "城关镇", "", "", ""),
-        (nov(20), 10, "起草调研报告", "日常工作", "", "", "", ""),
+        (nov(19), 1, "走访开发区重点企业", "日常工作", "开发区重点企业", "是", "", "", ""),
+        (nov(20), 1, "起草11月工作总结", "日常工作", "", "", "是", "", ""),
+        (nov(20), 2, "与县财政局核对预算", "日常工作", "县财政局", "", "", "是", ""),
+        (nov(20), 3, "接待来访群众3人次", "日常工作", "来访群众", "", "", "", ""),
+        (nov(20), 4, "整理档案", "日常工作", "", "", "", "", ""),
+        (nov(20), 5, "审核招商引资合同", "日常工作", "", "", "", "", ""),
+        (nov(20), 6, "参加党组会议", "日常工作", "", "", "", "", ""),
+        (nov(20), 7, "走访困难群众", "日常工作", "困难群众", "", "", "", ""),
+        (nov(20), 8, "学习文件", "日常工作", "", "", "", "", ""),
+        (
+            nov(20),
+            9,
+            "审核城关镇人居环境整治项目资金拨付材料",
+            "日常工作",
+            "城关镇",
+            "",
+            "",
+            "",
+            "",
+        ),
+        (nov(20), 10, "起草调研报告", "日常工作", "", "", "", "", ""),
     ]
     assert await audit_since(bot, before) == [
         ("read", sup, None, li_id, "review", {"period": "2026-11", "page": "file"})
@@ -837,7 +847,7 @@ async def test_reimported_roster_takes_access_away_at_once(small_bot):
     assert reply["text"].startswith("张三（A002·县发改委）2026年11月 工作日志 5条")
     await press(bot, SIB, reply["message_id"], f"rv:{target}:2026-11:1")
     page = bot.api.message(SIB.id, reply["message_id"])
-    assert page["text"].endswith("— 11-20 周五\n5. 参加党组会议（合作者：党组）\n第2/2页")
+    assert page["text"].endswith("— 11-20 周五\n5. 参加党组会议\n第2/2页")
     team = (await send(bot, SIB, "/team"))["text"]
     assert team.splitlines()[0] == "2026年11月 下属完成情况（2人）"
     assert [line.split()[1] for line in team.splitlines()[2:4]] == ["张三", "刘五"]
@@ -923,7 +933,7 @@ async def test_help_lists_what_each_person_may_do(bot):
         (BOSS, [zh.HELP_SUPERVISOR.format(count=2)]),
         (SIB, [zh.HELP_SUPERVISOR.format(count=1)]),
         (TARGET, []),
-        (RATER, [zh.HELP_RATER]),
+        (RATER, [zh.HELP_RATER, zh.HELP_RATING]),
         (ADMIN, [zh.HELP_ADMIN]),
     ]:
         assert await bot.say(user, "/help") == [help_text(*sections)], user

@@ -612,7 +612,7 @@ async def test_unknown_method_and_raw_encodings(api: FakeBotApi) -> None:
         async with http.post(f"{api.base_url}{TOKEN}/noSuchMethod") as resp:
             assert resp.status == 404
             assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
-        async with http.post(f"{api.base_url}{TOKEN}/sendPhoto") as resp:  # not served
+        async with http.post(f"{api.base_url}{TOKEN}/sendVoice") as resp:  # not served
             assert resp.status == 404
         async with http.get(f"{api.base_url}{TOKEN}/GETME") as resp:
             assert (await resp.json())["result"]["username"] == "worklog_test_bot"
@@ -630,7 +630,7 @@ async def test_unknown_method_and_raw_encodings(api: FakeBotApi) -> None:
             assert (await resp.json())["result"]["text"] == "123"
     assert [c.method for c in api.calls()] == [
         "noSuchMethod",
-        "sendPhoto",
+        "sendVoice",
         "getMe",
         "sendMessage",
         "sendMessage",

@@ -7,7 +7,7 @@ import re
 import time
 import zipfile
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from services.roster import (
     RosterRow,
     RosterService,
     invite_link,
+    parse_joined_on,
     parse_roles,
     read_roster_file,
 )
@@ -333,6 +334,8 @@ async def test_import_sample_builds_units_people_and_tree(db, clock) -> None:
             "refused": 0,
             "units_created": 3,
             "units_reparented": 0,
+            "units_categorized": 0,
+            "joined_defaulted": 12,
             "refusal_codes": {},
         }
     ]
@@ -856,6 +859,342 @@ async def test_refused_loop_bringing_back_a_stored_parent_is_checked_again(db, c
     ]
     assert report.refused[0].reason == "第2行：上级单位关系形成循环 乙局 → 甲局 → 乙局"
     assert await unit_tree(db) == {"甲局": "乙局", "乙局": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# Unit categories (单位类别) and join dates (到岗日期)
+
+
+async def unit_categories(db: Db) -> dict[str, str | None]:
+    """unit name -> category, every stored unit."""
+    async with db() as session:
+        return dict((await session.execute(select(Unit.name, Unit.category))).all())
+
+
+async def joined_dates(db: Db) -> dict[str, date | None]:
+    """roster id -> joined_on, every stored person."""
+    async with db() as session:
+        return dict((await session.execute(select(Person.roster_id, Person.joined_on))).all())
+
+
+def scored_row(
+    line: int, rid: str, unit: str = "县发改委", category: str = "", joined: str = ""
+) -> RosterRow:
+    """A person of `unit` whose row gives a unit category and a join date ("" for none)."""
+    return RosterRow(
+        line, rid, f"人{rid}", unit, "科员", "", "", unit_category=category, joined_on=joined
+    )
+
+
+@pytest.mark.parametrize(
+    ("category_header", "joined_header"),
+    [
+        ("单位类别", "到岗日期"),
+        ("类别", "入职日期"),
+        ("unit_category", "joined_on"),
+        ("Category", "Joined"),
+        ("单位类别（考核用）", "到岗日期（年-月-日）"),
+    ],
+)
+def test_category_and_join_date_columns_under_each_header(
+    tmp_path: Path, category_header: str, joined_header: str
+) -> None:
+    text = f"工号,姓名,单位,职务,上级工号,角色,{category_header},{joined_header}\n"
+    text += "1001,王建国,县发改委,主任,,干部, 经济发展类 ,2026-11-09\n"
+    text += "1002,李明,县发改委,副主任,1001\n"  # short row: both cells empty
+
+    assert read_roster_file(write_csv(tmp_path, text)) == [
+        RosterRow(
+            2,
+            "1001",
+            "王建国",
+            "县发改委",
+            "主任",
+            "",
+            "干部",
+            unit_category="经济发展类",
+            joined_on="2026-11-09",
+        ),
+        RosterRow(3, "1002", "李明", "县发改委", "副主任", "1001", ""),
+    ]
+
+
+def test_category_and_join_date_in_gbk_csv(tmp_path: Path) -> None:
+    text = "工号,姓名,单位,单位类别,职务,上级工号,角色,入职日期\r\n"
+    text += "1001,王建国,县发改委,执法服务类,主任,,干部,2026年11月9日\r\n"
+    path = write_csv(tmp_path, text, encoding="gbk")
+
+    [only] = read_roster_file(path)
+    assert (only.unit_category, only.joined_on) == ("执法服务类", "2026年11月9日")
+
+
+def test_without_the_columns_nothing_is_given() -> None:
+    rows = read_roster_file(SAMPLE)
+
+    assert {(r.unit_category, r.joined_on) for r in rows} == {("", "")}
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("2026-11-09", date(2026, 11, 9)),
+        ("2026/11/9", date(2026, 11, 9)),
+        ("2026.11.9", date(2026, 11, 9)),
+        ("2026年11月9日", date(2026, 11, 9)),
+        ("2026年11月9", date(2026, 11, 9)),
+        (" 2026 年 1 月 5 日 ", date(2026, 1, 5)),
+        ("２０２６－１１－０９", None),  # full-width separator
+        ("2026-11/9", None),  # mixed separators
+        ("2026-02-30", None),
+        ("2026-13-01", None),
+        ("11/9/2026", None),
+        ("20261109", None),
+        ("46335", None),  # an Excel serial number typed as text
+        ("下周一", None),
+    ],
+)
+def test_parse_joined_on(cell: str, expected: date | None) -> None:
+    assert parse_joined_on(cell) == expected
+
+
+def test_join_date_from_an_xlsx_date_cell(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["工号", "姓名", "单位", "职务", "上级工号", "角色", "单位类别", "到岗日期"])
+    sheet.append(
+        [1001, "王建国", "县发改委", "主任", None, "干部", "经济发展类", date(2026, 11, 9)]
+    )
+    sheet.append([1002, "李明", "县发改委", "科员", 1001, "干部", None, datetime(2026, 3, 2)])
+    sheet.append([1003, "张伟", "县发改委", "科员", 1001, "干部", None, "2026/1/5"])
+    sheet.append([1004, "刘洋", "县发改委", "科员", 1001, "干部", None, None])
+    sheet["H2"].number_format = "yyyy/m/d"
+    path = tmp_path / "roster.xlsx"
+    workbook.save(path)
+
+    rows = read_roster_file(path)
+
+    assert [(r.unit_category, r.joined_on) for r in rows] == [
+        ("经济发展类", "2026-11-09"),
+        ("", "2026-03-02"),
+        ("", "2026/1/5"),
+        ("", ""),
+    ]
+    assert [parse_joined_on(r.joined_on) for r in rows[:3]] == [
+        date(2026, 11, 9),
+        date(2026, 3, 2),
+        date(2026, 1, 5),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_unit_categories_are_set_and_reported(db, clock) -> None:
+    await run_import(db, [scored_row(2, "9001", unit="城关镇")])
+    rows = [
+        scored_row(2, "1001", category="经济发展类"),
+        scored_row(3, "1002"),  # an empty cell says nothing about the category
+        scored_row(4, "1003", category="经济发展类"),
+        scored_row(5, "2001", unit="市住建局", category="执法服务类"),
+        scored_row(6, "3001", unit="城关镇", category="乡镇类"),
+        scored_row(7, "4001", unit="县财政局"),
+    ]
+
+    report = await run_import(db, rows)
+
+    assert (report.created, report.refused) == (6, [])
+    # New units count too: each of them got a category it did not have.
+    assert (report.units_created, report.units_categorized) == (3, 3)
+    assert await unit_categories(db) == {
+        "县发改委": "经济发展类",
+        "市住建局": "执法服务类",
+        "城关镇": "乡镇类",
+        "县财政局": None,
+    }
+    assert report.render().splitlines()[1:3] == ["新建单位 3 个。", "单位类别更新 3 个。"]
+    [_, detail] = await audit_details(db, "roster_import")
+    assert detail["units_categorized"] == 3
+
+    rows[3] = scored_row(5, "2001", unit="市住建局", category="综合类")
+    again = await run_import(db, rows)
+
+    assert (again.updated, again.unchanged, again.units_categorized) == (0, 6, 1)
+    assert again.render() == (
+        "花名册导入完成：新增 0 人，更新 0 人，未变 6 人，未导入 0 行。\n单位类别更新 1 个。"
+    )
+    assert (await unit_categories(db))["市住建局"] == "综合类"
+
+
+@pytest.mark.asyncio
+async def test_rows_disagreeing_on_the_category_are_refused(db, clock) -> None:
+    rows = [
+        scored_row(2, "1001"),
+        scored_row(3, "1002", category="经济发展类"),  # the first row naming one decides
+        scored_row(4, "1003", category="执法服务类"),
+        scored_row(5, "1004"),
+        scored_row(6, "1005", category="经济发展类"),
+        RosterRow(7, "1006", "人1006", "县发改委", "科员", "1003", ""),  # under a refused row
+        scored_row(8, "2001", unit="市住建局", category="类" * 101),
+        scored_row(9, "2002", unit="市住建局", category="执法服务类"),
+    ]
+
+    report = await run_import(db, rows)
+
+    assert report.refused == [
+        Refusal(
+            4,
+            "1003",
+            RefusalCode.UNIT_CATEGORY_CONFLICT,
+            "第4行：单位「县发改委」的单位类别写为「执法服务类」，而第3行写为「经济发展类」；"
+            "同一单位各行的单位类别须一致",
+        ),
+        Refusal(
+            7,
+            "1006",
+            RefusalCode.SUPERVISOR_REFUSED,
+            "第7行：上级 1003（第4行）未导入，本行也未导入",
+        ),
+        Refusal(8, "2001", RefusalCode.TOO_LONG, "第8行：单位类别超过100个字"),
+    ]
+    assert set(await stored_people(db)) == {"1001", "1002", "1004", "1005", "2002"}
+    assert await unit_categories(db) == {"县发改委": "经济发展类", "市住建局": "执法服务类"}
+    [detail] = await audit_details(db, "roster_import")
+    assert detail["refusal_codes"]["unit_category_conflict"] == 1
+
+
+@pytest.mark.asyncio
+async def test_without_the_category_column_stored_categories_stay(
+    db, clock, tmp_path: Path
+) -> None:
+    await run_import(
+        db,
+        [
+            scored_row(2, "1001", category="经济发展类"),
+            scored_row(3, "2001", unit="市住建局", category="执法服务类"),
+        ],
+    )
+    text = HEADER + "1001,王建国,县发改委,主任,,\n2001,赵志强,县发改委,科员,,\n"
+    text += "3001,郑海,城关镇,镇长,,\n"
+
+    report = await run_import(db, read_roster_file(write_csv(tmp_path, text)))
+
+    assert (report.created, report.updated, report.units_categorized) == (1, 2, 0)
+    assert await unit_categories(db) == {
+        "县发改委": "经济发展类",
+        "市住建局": "执法服务类",  # nobody works there any more: the category stays
+        "城关镇": None,
+    }
+
+
+@pytest.mark.asyncio
+async def test_join_dates_in_every_format_are_stored(db, clock, tmp_path: Path) -> None:
+    text = "工号,姓名,单位,职务,上级工号,角色,到岗日期\n"
+    text += "1001,王建国,县发改委,主任,,,2026-11-09\n"
+    text += "1002,李明,县发改委,科员,,,2026/3/2\n"
+    text += "1003,张伟,县发改委,科员,,,2026.1.5\n"
+    text += "1004,刘洋,县发改委,科员,,,2025年12月31日\n"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["id", "name", "unit", "position", "supervisor_id", "role", "joined_on"])
+    sheet.append(["2001", "赵志强", "市住建局", "局长", None, None, datetime(2026, 10, 8)])
+    xlsx = tmp_path / "roster.xlsx"
+    workbook.save(xlsx)
+
+    report = await run_import(db, read_roster_file(write_csv(tmp_path, text)))
+    from_xlsx = await run_import(db, read_roster_file(xlsx))
+
+    assert (report.created, report.refused, report.joined_defaulted) == (4, [], 0)
+    assert (from_xlsx.created, from_xlsx.refused) == (1, [])
+    assert await joined_dates(db) == {
+        "1001": date(2026, 11, 9),
+        "1002": date(2026, 3, 2),
+        "1003": date(2026, 1, 5),
+        "1004": date(2025, 12, 31),
+        "2001": date(2026, 10, 8),
+    }
+
+
+@pytest.mark.asyncio
+async def test_unreadable_join_date_refuses_the_row(db, clock) -> None:
+    await run_import(db, [scored_row(2, "1001", joined="2026-09-01")])
+
+    rows = [
+        RosterRow(2, "1001", "王建国", "市住建局", "局长", "", "", joined_on="2026-13-01"),
+        scored_row(3, "2001", unit="城关镇", category="乡镇类", joined="下周一"),
+        RosterRow(4, "2002", "人2002", "城关镇", "科员", "2001", ""),  # under a refused row
+    ]
+    report = await run_import(db, rows)
+
+    hint = "（可写：2026-11-09、2026/11/9、2026.11.9、2026年11月9日）"
+    assert report.refused == [
+        Refusal(
+            2, "1001", RefusalCode.BAD_JOINED_DATE, f"第2行：到岗日期「2026-13-01」无法识别{hint}"
+        ),
+        Refusal(3, "2001", RefusalCode.BAD_JOINED_DATE, f"第3行：到岗日期「下周一」无法识别{hint}"),
+        Refusal(
+            4,
+            "2002",
+            RefusalCode.SUPERVISOR_REFUSED,
+            "第4行：上级 2001（第3行）未导入，本行也未导入",
+        ),
+    ]
+    # Nothing of the refused rows is stored: not the move, the new unit or its category.
+    assert await stored_people(db) == {
+        "1001": ("人1001", "县发改委", "科员", None, "cadre", None, True)
+    }
+    assert await joined_dates(db) == {"1001": date(2026, 9, 1)}
+    assert await unit_categories(db) == {"县发改委": None}
+
+
+@pytest.mark.asyncio
+async def test_new_people_without_a_join_date_join_on_the_import_day(
+    db, clock, tmp_path: Path
+) -> None:
+    # 20:00 UTC on 19 November is already 20 November in Shanghai.
+    clock.set(datetime(2026, 11, 19, 20, 0, tzinfo=UTC))
+    text = "工号,姓名,单位,职务,上级工号,角色,到岗日期\n"
+    text += "5001,钱多,县财政局,局长,,,\n5002,孙少,县财政局,科员,,,2026-11-02\n"
+
+    without_column = await run_import(db, read_roster_file(SAMPLE))
+    with_empty_cell = await run_import(db, read_roster_file(write_csv(tmp_path, text)))
+
+    import_day = date(2026, 11, 20)
+    assert (without_column.joined_defaulted, without_column.import_day) == (12, import_day)
+    assert (with_empty_cell.created, with_empty_cell.joined_defaulted) == (2, 1)
+    assert await joined_dates(db) == {
+        **dict.fromkeys(SAMPLE_STATE, import_day),
+        "5001": import_day,
+        "5002": date(2026, 11, 2),
+    }
+    assert without_column.render() == (
+        "花名册导入完成：新增 12 人，更新 0 人，未变 0 人，未导入 0 行。\n"
+        "新建单位 3 个。\n"
+        "新增人员中 12 人未填到岗日期，按导入当天 2026-11-20 计。"
+    )
+
+
+@pytest.mark.asyncio
+async def test_stored_people_keep_their_join_date_unless_corrected(
+    db, clock, tmp_path: Path
+) -> None:
+    await run_import(db, read_roster_file(SAMPLE))
+    clock.advance(days=30)
+    text = "工号,姓名,单位,职务,上级工号,角色,到岗日期\n"
+    text += "1001,王建国,县发改委,主任,,干部、上级,\n"  # empty cell: keeps the stored date
+    text += "1002,李明,县发改委,副主任,1001,干部、上级,2026年10月8日\n"  # a correction
+    text += "1003,张伟,县发改委,投资科科长,1002,干部、上级,2026-11-20\n"  # the same date
+
+    without_column = await run_import(db, read_roster_file(SAMPLE))
+    corrected = await run_import(db, read_roster_file(write_csv(tmp_path, text)))
+
+    assert (without_column.updated, without_column.unchanged) == (0, 12)
+    assert (corrected.created, corrected.updated, corrected.unchanged) == (0, 1, 2)
+    assert corrected.joined_defaulted == 0
+    assert await joined_dates(db) == {
+        **dict.fromkeys(SAMPLE_STATE, date(2026, 11, 20)),
+        "1002": date(2026, 10, 8),
+    }
+    async with db() as session:
+        stamp = await session.scalar(select(Person.updated_at).where(Person.roster_id == "1002"))
+    assert stamp == T0 + timedelta(days=30)
 
 
 def test_report_render() -> None:

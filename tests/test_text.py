@@ -63,7 +63,8 @@ SPLIT_CASES: list[tuple[str, list[str]]] = [
         "1.一事一记,每天记录工作开展情况 2.注明合作者或服务对象",
         ["一事一记,每天记录工作开展情况", "注明合作者或服务对象"],
     ),
-    ("今日工作：1.开会 2.调研", ["今日工作：", "开会", "调研"]),
+    # a heading that introduces the list is not an item (it used to be one)
+    ("今日工作：1.开会 2.调研", ["开会", "调研"]),
     ("1.完成投资2.5亿元 2.走访企业3家", ["完成投资2.5亿元", "走访企业3家"]),
     ("1.开会\n2.调研 3.写材料", ["开会", "调研", "写材料"]),
     # decimals, dates, times and ordinals are not markers
@@ -100,6 +101,23 @@ SPLIT_CASES: list[tuple[str, list[str]]] = [
     ("99、办99 100、办100 101、办101", ["办99", "办100", "办101"]),
     ("130.走访企业第130家\n131.走访企业第131家", ["走访企业第130家", "走访企业第131家"]),
     ("(100)接待群众(101)调解纠纷", ["接待群众", "调解纠纷"]),
+    # semicolons end items on a line without numbering, not inside a numbered item
+    (
+        "上午参加党组会；下午走访华新水泥公司；晚上值班",
+        ["上午参加党组会", "下午走访华新水泥公司", "晚上值班"],
+    ),
+    ("开会;调研", ["开会", "调研"]),
+    ("1.走访企业；协调用电\n2.值班", ["走访企业；协调用电", "值班"]),
+    # headings: dropped when they introduce items, kept when they are all there is
+    ("今日工作：\n1.参加党组会\n2.调研", ["参加党组会", "调研"]),
+    ("上午：\n开会\n下午：\n调研", ["开会", "调研"]),
+    ("主要工作:1.开会 2.调研", ["开会", "调研"]),
+    ("今日工作：开会；学习文件", ["开会", "学习文件"]),
+    ("上午：参加党组会", ["上午：参加党组会"]),
+    ("调研：走访华新水泥公司", ["调研：走访华新水泥公司"]),
+    ("今日工作：", ["今日工作："]),
+    ("9：30到高新区管委会对接", ["9：30到高新区管委会对接"]),
+    ("开会\n下午：", ["开会", "下午："]),
 ]
 
 
@@ -220,30 +238,19 @@ def extractor() -> CollaboratorExtractor:
         # (b) the phrase after a cue word
         ("走访慰问困难群众5户", "困难群众"),
         ("陪同市领导调研园区企业", "市领导"),
-        ("为企业办理营业执照3件", "企业"),
-        ("给村民讲解医保政策", "村民"),
         ("向县委组织部报送干部考核材料", "县委组织部"),
         ("配合市生态环境局开展环保督察", "市生态环境局"),
         ("会同财政局审核项目资金", "财政局"),
-        ("服务企业3家,解决用工问题", "企业"),
-        ("对接客商洽谈新能源项目", "客商"),
         ("接待来访群众12人次", "来访群众"),
-        ("走访了3家企业", "企业"),
-        ("走访辖区企业了解用工需求", "辖区企业"),
-        ("向上级汇报防汛工作", "上级"),
-        ("与同事一起整理档案", "同事"),
         ("帮扶脱贫户发展产业", "脱贫户"),
         ("陪同省专家组检查验收", "省专家组"),
         ("对接华为公司洽谈合作", "华为公司"),
         ("与南京客商洽谈", "南京客商"),
         ("帮助李家村修缮水渠", "李家村"),
-        ("走访企业、群众", "企业、群众"),
         # (c) an organisation named anywhere
         ("到县住建局协调老旧小区改造资金", "县住建局"),
         ("到市第一人民医院协调床位", "市第一人民医院"),
         ("到东湖社区入户核查低保对象", "东湖社区"),
-        ("组织农户开展技能培训", "农户"),
-        ("参加县政府常务会议", "县政府"),
         # nobody named: the writer's own scope or a plain task
         ("参加全县安全生产会议", None),
         ("起草全县经济运行分析报告", None),
@@ -254,12 +261,48 @@ def extractor() -> CollaboratorExtractor:
         ("为期三天的业务培训", None),
         ("同比增长15%", None),
         ("与12345热线对接", None),
+        # a bare generic word, or one with only scope or size words, names nobody
+        ("为企业办理营业执照3件", None),
+        ("给村民讲解医保政策", None),
+        ("服务企业3家,解决用工问题", None),
+        ("对接客商洽谈新能源项目", None),
+        ("走访了3家企业", None),
+        ("走访辖区企业了解用工需求", None),
+        ("向上级汇报防汛工作", None),
+        ("与同事一起整理档案", None),
+        ("走访企业、群众", None),
+        ("组织农户开展技能培训", None),
+        ("审核各乡镇上报的统计报表", None),
+        ("向分管领导汇报工作进展", None),
+        # a meeting, or the body holding it, is no partner
+        ("参加县政府常务会议", None),
+        ("参加县委理论学习中心组学习", None),
+        ("召开支部委员会，研究发展党员事项", None),
+        # a name inside a document title is no partner
+        ("撰写《关于城关镇防汛工作的调研报告》", None),
+        # a qualifier makes a definite group; a name gives way to the organisation it starts
+        ("为桃花村村民讲解医保政策", "桃花村村民"),
+        ("向刘镇长汇报拆迁进度", "刘镇长"),
+        ("与县气象局会商强降雨天气", "县气象局"),
+        ("对接金龙纺织有限公司二期扩建项目", "金龙纺织有限公司"),
+        ("协调县供电公司解决项目临时用电问题", "县供电公司"),
         ("", None),
         ("   ", None),
     ],
 )
 def test_extract(extractor: CollaboratorExtractor, text: str, expected: str | None) -> None:
     assert extractor.extract(text) == expected
+
+
+def test_known_faults_stay_fixed(extractor: CollaboratorExtractor) -> None:
+    # Issue 9: a meeting is not a collaborator, nor is a bare generic word ...
+    assert extractor.extract("召开党组会") is None
+    assert extractor.extract("走访企业") is None
+    # ... while a named company or a definite group of people served still is.
+    assert extractor.extract("走访华新水泥公司") == "华新水泥公司"
+    assert extractor.extract("接待来访群众") == "来访群众"
+    # A heading ending with a colon that introduces a numbered list is not an item.
+    assert split_items("今日工作：1.开会 2.调研") == ["开会", "调研"]
 
 
 def test_extractor_uses_its_own_tokenizer(extractor: CollaboratorExtractor) -> None:

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API served over real HTTP on 127.0.0.1, for end-to-end tests.
 
 It serves what the bot calls (getMe, getUpdates, deleteWebhook, sendMessage, sendDocument,
-editMessageText, answerCallbackQuery, setMyCommands); any other method answers 404 like
+sendPhoto, editMessageText, answerCallbackQuery, setMyCommands); any other method answers 404 like
 Telegram. Tests act as users, read what the bot did and inject faults::
 
     async with FakeBotApi() as api:
@@ -16,6 +16,7 @@ Telegram. Tests act as users, read what the bot did and inject faults::
         prompt = api.last_message_to(user.id)  # as recorded, with its reply_markup
         api.send_text(user, "answer", reply_to=prompt)
         xlsx = api.document_bytes(api.last_message_to(user.id))  # after a sendDocument
+        png = api.photo_bytes(api.last_message_to(user.id))  # after a sendPhoto
 
 All state lives in the event loop that runs the server: call the helpers from that loop.
 From another process, run ``python -m tests.fakebot --port N`` and use the ``/_control/``
@@ -23,7 +24,7 @@ routes (see ``control.py``).
 
 Modules: ``server`` (FakeBotApi, HTTP, call log, waiting), ``users`` (FakeUser, user
 actions), ``updates`` (update queue, getUpdates), ``methods`` (the other Bot API methods),
-``chats`` (stored chats, messages and documents), ``faults`` (fault injection, rate limits),
+``chats`` (stored chats, messages, documents and photos), ``faults`` (fault injection, rate limits),
 ``control`` (the control routes), ``common`` (errors, uploaded files and helpers).
 """
 

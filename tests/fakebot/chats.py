@@ -57,7 +57,7 @@ class ChatsMixin:
     def messages_to(self, chat_id: int | str) -> list[str]:
         """Texts of the bot's messages in ``chat_id``, oldest first, edits applied.
 
-        A document stands for its caption ("" without one).
+        A document or a photo stands for its caption ("" without one).
         """
         out = []
         for mid in self._bot_messages.get(chat_id, ()):
@@ -66,7 +66,7 @@ class ChatsMixin:
         return out
 
     def last_message_to(self, chat_id: int | str) -> Message | None:
-        """A copy of the bot's latest message in ``chat_id`` (text or document), or ``None``.
+        """A copy of the bot's latest message in ``chat_id`` (text, document or photo), or None.
 
         The copy is the recorded message, edits applied, with the ``reply_markup`` the bot
         sent (an inline keyboard or a ForceReply): pass its ``message_id`` to ``press_button``
@@ -93,6 +93,23 @@ class ChatsMixin:
         stored = self._files.get(file_id) if isinstance(file_id, str) else None
         if stored is None:
             raise LookupError(f"no document with file_id {file_id!r}")
+        return stored["data"]
+
+    def photo_bytes(self, source: Message | list[dict[str, Any]] | str) -> bytes:
+        """The content of a photo the bot uploaded (sendPhoto), exactly as uploaded.
+
+        ``source``: a message carrying a ``photo`` (as recorded or returned by
+        ``wait_for_reply``), its list of ``PhotoSize`` or a ``file_id`` of any of its sizes.
+        Telegram would re-encode the picture as JPEG; the fake keeps the uploaded bytes.
+        """
+        file_id: Any = source
+        if isinstance(source, dict):
+            source = source.get("photo") or []
+        if isinstance(source, list):
+            file_id = source[-1].get("file_id") if source else None
+        stored = self._files.get(file_id) if isinstance(file_id, str) else None
+        if stored is None or "photo" not in stored:
+            raise LookupError(f"no photo with file_id {file_id!r}")
         return stored["data"]
 
     def _remember_chat(self, chat: dict[str, Any]) -> None:
@@ -127,3 +144,26 @@ class ChatsMixin:
         }
         self._files[document["file_id"]] = {"document": document, "data": bytes(data)}
         return dict(document)
+
+    def _new_photo(self, data: bytes, width: int, height: int) -> list[dict[str, Any]]:
+        """Store an uploaded picture; returns its ``PhotoSize`` list, smallest first.
+
+        Like Telegram: a thumbnail per side limit smaller than the picture, then the picture
+        (at most 2560 on its longer side). Every size reads back as the uploaded bytes.
+        """
+        longer = max(width, height)
+        sides = [side for side in (90, 320, 800, 1280) if side < longer] + [min(longer, 2560)]
+        sizes = []
+        for side in sides:
+            scale = side / longer
+            sizes.append(
+                {
+                    **self._file("AgAC"),
+                    "width": max(1, round(width * scale)),
+                    "height": max(1, round(height * scale)),
+                    "file_size": len(data),
+                }
+            )
+        for size in sizes:
+            self._files[size["file_id"]] = {"photo": sizes, "data": bytes(data)}
+        return [dict(size) for size in sizes]

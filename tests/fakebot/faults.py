@@ -15,7 +15,7 @@ from .common import ApiError, too_many_requests
 FAULTS = ("401", "429", "500", "slow", "drop")
 
 # Methods subject to the optional per-chat / global rate limits.
-RATE_LIMITED = frozenset({"sendMessage", "sendDocument", "editMessageText"})
+RATE_LIMITED = frozenset({"sendMessage", "sendDocument", "sendPhoto", "editMessageText"})
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import struct
 from typing import Any
 
 from .chats import ChatsMixin, Message, is_inline_markup, telegram_view
@@ -15,6 +16,9 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_PLACEHOLDER_LENGTH = 64
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload through the Bot API
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto's limit
+MAX_PHOTO_SIDES = 10_000  # width + height of a photo, at most
+MAX_PHOTO_RATIO = 20  # the longer side over the shorter, at most
 FORCE_REPLY_FIELDS = frozenset({"force_reply", "input_field_placeholder", "selective"})
 
 _BOT_COMMAND_NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -47,6 +51,24 @@ def _caption(params: dict[str, Any]) -> str:
     if len(caption) > MAX_CAPTION_LENGTH:
         raise bad("message caption is too long")
     return caption
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG or JPEG picture, or None when it is neither."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if data[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    while pos + 9 <= len(data) and data[pos] == 0xFF:
+        marker, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
+        # Start of frame (baseline, progressive, …); C4, C8 and CC are other segments.
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return int(width), int(height)
+        pos += 2 + length
+    return None
 
 
 def _load_markup(params: dict[str, Any]) -> Any:
@@ -150,6 +172,16 @@ class MethodsMixin(ChatsMixin):
         caption = _caption(params)
         markup = _send_markup(params)
         content: dict[str, Any] = {"document": self._document_param(params)}
+        if caption:
+            content["caption"] = caption
+        return self._send(chat, params, markup, content)
+
+    def _api_send_photo(self, params: dict[str, Any]) -> Message:
+        """sendPhoto: an uploaded PNG or JPEG (multipart) or a known photo ``file_id``."""
+        chat = self._target_chat(params)
+        caption = _caption(params)
+        markup = _send_markup(params)
+        content: dict[str, Any] = {"photo": self._photo_param(params)}
         if caption:
             content["caption"] = caption
         return self._send(chat, params, markup, content)
@@ -261,6 +293,33 @@ class MethodsMixin(ChatsMixin):
         self._messages[(chat["id"], msg["message_id"])] = msg
         self._bot_messages.setdefault(chat["id"], []).append(msg["message_id"])
         return telegram_view(msg)
+
+    def _photo_param(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The ``PhotoSize`` list of a sendPhoto: a new upload (stored) or a known ``file_id``."""
+        value = params.get("photo")
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        if value is None or value == "":
+            raise bad("there is no photo in the request")
+        if isinstance(value, UploadedFile):
+            if not value.data:
+                raise bad("file must be non-empty")
+            if len(value.data) > min(self.max_upload_bytes, MAX_PHOTO_BYTES):
+                raise ApiError(413, "Request Entity Too Large")
+            size = _image_size(value.data)
+            if size is None:
+                raise bad("IMAGE_PROCESS_FAILED")
+            width, height = size
+            longer, shorter = max(size), min(size)
+            if width + height > MAX_PHOTO_SIDES or longer > MAX_PHOTO_RATIO * max(shorter, 1):
+                raise bad("PHOTO_INVALID_DIMENSIONS")
+            return self._new_photo(value.data, width, height)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            raise bad("the fake Bot API can't fetch files from URLs")
+        stored = self._files.get(value) if isinstance(value, str) else None
+        if stored is None or "photo" not in stored:
+            raise bad("wrong file identifier/HTTP URL specified")
+        return [dict(size) for size in stored["photo"]]
 
     def _document_param(self, params: dict[str, Any]) -> dict[str, Any]:
         """The ``Document`` of a sendDocument: a new upload (stored) or a known ``file_id``."""

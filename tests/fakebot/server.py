@@ -31,6 +31,7 @@ API_METHODS = (
     "deleteWebhook",
     "sendMessage",
     "sendDocument",
+    "sendPhoto",
     "editMessageText",
     "answerCallbackQuery",
     "setMyCommands",
@@ -39,11 +40,20 @@ API_METHODS = (
 # Form fields Telegram reads as plain strings; others are JSON-decoded (PTB encodes
 # non-string values as JSON in form bodies).
 STRING_PARAMS = frozenset(
-    {"text", "caption", "document", "parse_mode", "callback_query_id", "url", "language_code"}
+    {
+        "text",
+        "caption",
+        "document",
+        "photo",
+        "parse_mode",
+        "callback_query_id",
+        "url",
+        "language_code",
+    }
 )
 
 # Methods whose answer is a new bot message (see ``wait_for_reply``).
-SEND_METHODS = frozenset({"sendMessage", "sendDocument"})
+SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 
 
 @dataclass
@@ -83,7 +93,17 @@ class Call:
 
     def describe(self) -> str:
         """A one-line human-readable summary."""
-        keys = ("chat_id", "message_id", "text", "caption", "document", "data", "offset", "timeout")
+        keys = (
+            "chat_id",
+            "message_id",
+            "text",
+            "caption",
+            "document",
+            "photo",
+            "data",
+            "offset",
+            "timeout",
+        )
         shown = {k: self.params[k] for k in keys if k in self.params}
         if len(str(shown.get("text", ""))) > 60:
             shown["text"] = str(shown["text"])[:57] + "..."
@@ -417,7 +437,7 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         *,
         since: int | None = None,
     ) -> list[dict[str, Any]]:
-        """``count`` new bot messages (texts or documents) to ``chat_id`` after ``since``.
+        """``count`` new bot messages (texts, documents or photos) to ``chat_id`` after ``since``.
 
         ``since`` defaults to the last mark. Returns the stored messages, edits applied, oldest
         first, with the ``reply_markup`` the bot sent.
@@ -427,7 +447,10 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
             return call.method in SEND_METHODS and call.ok and call.result["chat"]["id"] == chat_id
 
         def failure(found: list[Call]) -> str:
-            got = [c.text if c.text is not None else c.params.get("document") for c in found]
+            got = [
+                c.text if c.text is not None else c.params.get("document", c.params.get("photo"))
+                for c in found
+            ]
             return (
                 f"expected {count} new message(s) to chat {chat_id} within {timeout}s, "
                 f"got {len(found)}: {got!r}"
