@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
-from scoring.completeness import Completeness, completeness
+from scoring.completeness import Completeness, DueDays
 from scoring.dates import Period, expected_days
 from scoring.grades import (
     CadreFacts,
@@ -34,7 +34,7 @@ from services.entries import LogPolicy
 from services.errors import NotAllowed
 from services.outbox import Confirm, commit
 from services.periods import period_asked
-from storage.models import Role
+from storage.models import Absence, Role
 from storage.repositories import EntryCounts, PeopleScope
 from storage.scoring import FormFacts, GradedPerson
 from storage.uow import UnitOfWork, UowFactory
@@ -126,7 +126,6 @@ class _Quarter:
 
     period: Period
     activity: dict[int, tuple[Completeness, EntryCounts]]
-    flagged: dict[int, int]
     comments: dict[int, tuple[int, int]]
     reminded: dict[int, set[date]]
 
@@ -215,28 +214,27 @@ class GradingService:
         joined: dict[int, date],
     ) -> _Quarter:
         if quarter.start > today:
-            return _Quarter(quarter, {}, {}, {}, {})
-        logged = await uow.entries.activity(scope, quarter.start, quarter.end)
+            return _Quarter(quarter, {}, {}, {})
+        logged = await uow.entries.activity(scope, quarter.start, quarter.end, flagged=True)
         spans = await uow.entries.excused_spans(scope, quarter.start, quarter.end)
-        working = expected_days(quarter, self.policy.calendar, until=today)
+        due = DueDays(expected_days(quarter, self.policy.calendar, until=today), today)
+        nothing: tuple[set[date], EntryCounts] = (set(), EntryCounts(0, 0, 0))
+        no_spans: list[Absence] = []
         activity = {}
         for person in people:
-            days, counts = logged.get(person.id, (set(), EntryCounts(0, 0, 0)))
-            start = joined.get(person.id)
-            due = working if start is None else [d for d in working if d >= start]
+            days, counts = logged.get(person.id, nothing)
             excused = {
                 day
-                for a in spans.get(person.id, ())
+                for a in spans.get(person.id, no_spans)
                 for day in _days(max(a.start_date, quarter.start), min(a.end_date, quarter.end))
             }
-            activity[person.id] = (completeness(due, days, excused, today), counts)
+            activity[person.id] = (due.of(days, excused, joined.get(person.id)), counts)
         tz = self.policy.rules.tz
         start_at = datetime.combine(quarter.start, time(), tz)
         end_at = datetime.combine(quarter.end + timedelta(days=1), time(), tz)
         return _Quarter(
             quarter,
             activity,
-            await uow.entries.flag_counts(scope, quarter.start, quarter.end),
             await uow.scoring.comment_counts(scope, start_at, end_at),
             await uow.scoring.reminded_days(scope, quarter.start, quarter.end),
         )
@@ -368,7 +366,7 @@ def _totals(
             excused += done[0].excused
             late += done[1].late
             entries += done[1].total
-        flagged += q.flagged.get(pid, 0)
+            flagged += done[1].flagged
         p, m = q.comments.get(pid, (0, 0))
         plus += p
         minus += m

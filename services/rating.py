@@ -111,7 +111,7 @@ class RatingService:
         return period_asked(text, self.today(), "quarter", ("quarter",), zh.RATE_QUARTER_ONLY)
 
     async def _rater(self, uow: UnitOfWork, person_id: int) -> Person:
-        person = await self.review._viewer(uow, person_id)
+        person = await self.review.viewer(uow, person_id)
         if Role.RATER not in person.role_set:
             raise NotAllowed(zh.RATE_NOT_RATER)
         return person
@@ -144,7 +144,7 @@ class RatingService:
             rater = await self._rater(uow, rater_id)
             if who in (rater.name, rater.roster_id):
                 raise UsageError(zh.RATE_SELF)
-            person = await self.review._resolve(uow, rater, RATE_GROUNDS, "rate", who)
+            person = await self.review.resolve(uow, rater, RATE_GROUNDS, "rate", who)
             await uow.scoring.lock_unit(person.unit_id)
             row = await uow.scoring.rating(person.id, quarter)
             previous = Rating(row.grade) if row is not None else None

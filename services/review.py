@@ -224,9 +224,10 @@ class ReviewService:
     def today(self) -> date:
         return self.policy.work_date(self.clock.now())
 
-    # -- who may see whom ---------------------------------------------------------------------
+    # -- who may see whom (also asked by the rating use cases) ----------------------------------
 
-    async def _viewer(self, uow: UnitOfWork, viewer_id: int) -> Person:
+    async def viewer(self, uow: UnitOfWork, viewer_id: int) -> Person:
+        """The person asking, still on the roster, inside `uow`."""
         viewer = await uow.people.get(viewer_id)
         if viewer is None or not viewer.active:
             raise NotAllowed(zh.NOT_REGISTERED)
@@ -269,7 +270,7 @@ class ReviewService:
         await uow.commit()
         return NotAllowed(reply)
 
-    async def _resolve(
+    async def resolve(
         self,
         uow: UnitOfWork,
         viewer: Person,
@@ -331,7 +332,7 @@ class ReviewService:
     async def powers(self, person_id: int) -> Powers:
         """What the person may do now, from the database (roles may have changed)."""
         async with self.uow() as uow:
-            person = await self._viewer(uow, person_id)
+            person = await self.viewer(uow, person_id)
             reports = await uow.people.has_reports(person_id)
             roles = person.role_set
         return Powers(reports, Role.RATER in roles, Role.ADMIN in roles)
@@ -349,7 +350,7 @@ class ReviewService:
         period = self._period(period_text)
         today = self.today()
         async with self.uow() as uow:
-            await self._viewer(uow, viewer_id)
+            await self.viewer(uow, viewer_id)
             scope = PeopleScope(reports_of=viewer_id, active_only=True)
             cards = {card.id: card for card in await uow.people.cards_in(scope)}
             if not cards:
@@ -401,8 +402,8 @@ class ReviewService:
             raise UsageError(zh.REVIEW_USAGE)
         period = self._period(period_text)
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
-            person = await self._resolve(uow, viewer, READ, "review", who)
+            viewer = await self.viewer(uow, viewer_id)
+            person = await self.resolve(uow, viewer, READ, "review", who)
             return await self._review(uow, viewer_id, person, period, 0, confirm)
 
     async def review_page(
@@ -411,7 +412,7 @@ class ReviewService:
         """Another page of a review (◀ ▶); access is checked again."""
         period = self._period(period_label)
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
+            viewer = await self.viewer(uow, viewer_id)
             person = await self._still_within(uow, viewer, READ, "review", person_id)
             return await self._review(uow, viewer_id, person, period, page, None)
 
@@ -464,10 +465,10 @@ class ReviewService:
         today = self.today()
         now = self.clock.now()
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
+            viewer = await self.viewer(uow, viewer_id)
             subject: PersonCard | None = None
             if who:
-                subject = await self._resolve(uow, viewer, REPORTS_ONLY, "check", who)
+                subject = await self.resolve(uow, viewer, REPORTS_ONLY, "check", who)
                 scope = PeopleScope(person_ids=(subject.id,))
             else:
                 scope = PeopleScope(reports_of=viewer_id, active_only=True)
@@ -567,7 +568,7 @@ class ReviewService:
         """👍 / 👎 on a sampled entry; the check comes back for redrawing its message."""
         now = self.clock.now()
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
+            viewer = await self.viewer(uow, viewer_id)
             item, check, _ = await self._own_item(uow, viewer, item_id)
             if item.verdict != verdict.value:
                 item.verdict = verdict.value
@@ -608,7 +609,7 @@ class ReviewService:
         text = self._text(text, zh.REMARK_USAGE)
         now = self.clock.now()
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
+            viewer = await self.viewer(uow, viewer_id)
             item, _, entry = await self._own_item(uow, viewer, item_id)
             item.verdict = Verdict.POOR.value
             item.verdict_at = item.verdict_at or now
@@ -654,8 +655,8 @@ class ReviewService:
         text = self._text(text, zh.COMMENT_USAGE)
         now = self.clock.now()
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
-            person = await self._resolve(uow, viewer, COMMENT, "comment", who)
+            viewer = await self.viewer(uow, viewer_id)
+            person = await self.resolve(uow, viewer, COMMENT, "comment", who)
             row = Comment(
                 author_id=viewer_id,
                 subject_id=person.id,
@@ -688,9 +689,9 @@ class ReviewService:
         start = datetime.combine(period.start, time(), tz)
         end = datetime.combine(period.end + timedelta(days=1), time(), tz)
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
+            viewer = await self.viewer(uow, viewer_id)
             if who and who not in (viewer.name, viewer.roster_id):
-                person = await self._resolve(uow, viewer, READ, "comments", who)
+                person = await self.resolve(uow, viewer, READ, "comments", who)
             else:  # no name, or one's own: one's own lists
                 person = _card(viewer)
             rows = await uow.review.comments(person.id, start, end)
@@ -732,8 +733,8 @@ class ReviewService:
         quarter = Period.containing("quarter", self.today()).label
         now = self.clock.now()
         async with self.uow() as uow:
-            viewer = await self._viewer(uow, viewer_id)
-            person = await self._resolve(uow, viewer, REPORTS_ONLY, "evaluate", who)
+            viewer = await self.viewer(uow, viewer_id)
+            person = await self.resolve(uow, viewer, REPORTS_ONLY, "evaluate", who)
             current = await uow.review.evaluation(person.id, quarter)
             replaced = False
             if current is None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from scoring.grades import Grade, Rating
 from services import zh
@@ -15,14 +16,62 @@ from services.grading import GradeReport
 from services.review import ReviewView
 
 
+class _Book:
+    """An XlsxWriter workbook built in memory.
+
+    Every string is written as text: an entry that begins with "=" stays words and never
+    becomes a formula (or a link) in the reader's Excel.
+    """
+
+    def __init__(self, stream: bool = False) -> None:
+        """`stream`: rows go to a temporary file as they are written (a city's table), and
+        strings are stored inline; otherwise the whole book is built in memory."""
+        self.out = io.BytesIO()
+        self.book = xlsxwriter.Workbook(
+            self.out,
+            {
+                "constant_memory": stream,
+                "in_memory": not stream,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        self.day = self.book.add_format({"num_format": "yyyy-mm-dd"})
+
+    def sheet(
+        self, title: str, header: Sequence[object], widths: Sequence[int] = (), frozen: int = 1
+    ) -> Any:
+        """A sheet with its header row (frozen) and column widths."""
+        sheet = self.book.add_worksheet(title)
+        if frozen:
+            sheet.freeze_panes(frozen, 0)
+        for index, width in enumerate(widths):
+            sheet.set_column(index, index, width)
+        sheet.write_row(frozen - 1 if frozen else 0, 0, header)
+        return sheet
+
+    def row(self, sheet: Any, number: int, values: Sequence[object]) -> None:
+        for column, value in enumerate(values):
+            if isinstance(value, date):
+                sheet.write_datetime(number, column, value, self.day)
+            else:
+                sheet.write(number, column, value)
+
+    def bytes(self) -> bytes:
+        self.book.close()
+        return self.out.getvalue()
+
+
 def review_workbook(view: ReviewView) -> bytes:
     """One row per entry; the evidence marks (补记, 已修改, 已撤回) and 质量提示 have columns."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(zh.REVIEW_SHEET_TITLE)
-    sheet.append(list(zh.REVIEW_SHEET_HEADER))
-    for row in view.entries:
+    book = _Book()
+    sheet = book.sheet(zh.REVIEW_SHEET_TITLE, zh.REVIEW_SHEET_HEADER, frozen=0)
+    for number, row in enumerate(view.entries, start=1):
         entry = row.entry
-        sheet.append(
+        book.row(
+            sheet,
+            number,
             [
                 entry.work_date,
                 entry.item_no,
@@ -33,11 +82,9 @@ def review_workbook(view: ReviewView) -> bytes:
                 zh.YES if row.changed else "",
                 zh.YES if entry.withdrawn else "",
                 "、".join(zh.QUALITY_SHEET_NAMES[flag] for flag in _in_order(row.flags)),
-            ]
+            ],
         )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book.bytes()
 
 
 def _in_order(flags: tuple[str, ...]) -> list[str]:
@@ -59,28 +106,30 @@ class CompletenessRow:
 
 def completeness_workbook(title: str, rows: list[CompletenessRow]) -> bytes:
     """半年公示: one row per cadre, by unit then 完成率 from the lowest, and a sheet per unit."""
-    book = Workbook(write_only=True)
+    book = _Book()
     units: dict[str, list[CompletenessRow]] = {}
     for row in rows:
         units.setdefault(row.unit, []).append(row)
-    summary = book.create_sheet(zh.HALF_YEAR_SUMMARY_SHEET)
-    summary.append([title])
-    summary.append(list(zh.HALF_YEAR_SUMMARY_HEADER))
-    for unit, members in sorted(units.items()):
+    summary = book.sheet(zh.HALF_YEAR_SUMMARY_SHEET, zh.HALF_YEAR_SUMMARY_HEADER, frozen=2)
+    summary.write(0, 0, title)
+    for number, (unit, members) in enumerate(sorted(units.items()), start=2):
         expected = sum(m.expected for m in members)
         logged = sum(m.logged for m in members)
-        summary.append([unit, len(members), expected, logged, _percent(logged, expected)])
-    detail = book.create_sheet(zh.HALF_YEAR_DETAIL_SHEET)
-    detail.append(list(zh.HALF_YEAR_DETAIL_HEADER))
+        book.row(
+            summary, number, [unit, len(members), expected, logged, _percent(logged, expected)]
+        )
+    detail = book.sheet(zh.HALF_YEAR_DETAIL_SHEET, zh.HALF_YEAR_DETAIL_HEADER)
+    number = 0
     for unit, members in sorted(units.items()):
         for m in sorted(members, key=lambda m: (2.0 if m.rate is None else m.rate, m.roster_id)):
+            number += 1
             rate = "" if m.rate is None else round(m.rate * 100, 1)
-            detail.append(
-                [unit, m.roster_id, m.name, m.position, m.expected, m.logged, m.excused, rate]
+            book.row(
+                detail,
+                number,
+                [unit, m.roster_id, m.name, m.position, m.expected, m.logged, m.excused, rate],
             )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book.bytes()
 
 
 def _percent(part: int, whole: int) -> float | str:
@@ -93,18 +142,20 @@ _SUMMARY_WIDTHS = (18, 12, 6, 9, 9, 7, 5, 5, 5, 5, 5, 5, 8, 6, 12)
 
 
 def grades_workbook(report: GradeReport) -> bytes:
-    """The grade table: one row per cadre in DESIGN.md's columns, and a per-unit summary."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(zh.GRADES_SHEET)
-    _layout(sheet, _GRADE_WIDTHS)
-    sheet.append(list(zh.GRADES_HEADER))
-    for row in report.rows:
-        sheet.append(row.columns())
-    summary = book.create_sheet(zh.GRADES_SUMMARY_SHEET)
-    _layout(summary, _SUMMARY_WIDTHS)
-    summary.append(list(zh.GRADES_SUMMARY_HEADER))
-    for unit in report.units:
-        summary.append(
+    """The grade table: one row per cadre in DESIGN.md's columns, and a per-unit summary.
+
+    XlsxWriter, streaming row by row, writes a city's 35,000 rows in a fraction of
+    openpyxl's time and memory.
+    """
+    book = _Book(stream=True)
+    sheet = book.sheet(zh.GRADES_SHEET, zh.GRADES_HEADER, _GRADE_WIDTHS)
+    for number, row in enumerate(report.rows, start=1):
+        sheet.write_row(number, 0, row.columns())
+    summary = book.sheet(zh.GRADES_SUMMARY_SHEET, zh.GRADES_SUMMARY_HEADER, _SUMMARY_WIDTHS)
+    for number, unit in enumerate(report.units, start=1):
+        summary.write_row(
+            number,
+            0,
             [
                 unit.unit,
                 unit.category or zh.NO_CATEGORY,
@@ -115,15 +166,6 @@ def grades_workbook(report: GradeReport) -> bytes:
                 *(unit.ratings.get(r, 0) for r in Rating),
                 *(unit.grades.get(g, 0) for g in Grade),
                 "" if unit.mean_score is None else unit.mean_score,
-            ]
+            ],
         )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _layout(sheet: Any, widths: tuple[int, ...]) -> None:
-    """Frozen header row and column widths (set before the first row in write-only mode)."""
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
+    return book.bytes()

@@ -1,5 +1,5 @@
 """scoring: ratings and their per-unit caps, unit categories, roster join dates, quality
-flags on log entries
+flags on log entries, reminders by day
 
 Revision ID: 0005
 Revises: 0004
@@ -57,9 +57,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("joined_on", sa.Date(), nullable=True))
     with op.batch_alter_table("log_entries") as batch:
         batch.add_column(sa.Column("quality", sa.String(length=100), nullable=True))
+    op.create_index("ix_outbox_messages_reminds_of", "outbox_messages", ["reminds_of", "person_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_messages_reminds_of", table_name="outbox_messages")
     with op.batch_alter_table("log_entries") as batch:
         batch.drop_column("quality")
     with op.batch_alter_table("people") as batch:
