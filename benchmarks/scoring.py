@@ -21,7 +21,6 @@ on PostgreSQL) and reused while its size, the generators and the migrations matc
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import resource
@@ -50,6 +49,7 @@ from benchmarks.team import (
     Progress,
     Spec,
     _pg_dsn,
+    county_arguments,
     pg_engine,
     prepare_pg,
     prepare_sqlite,
@@ -511,17 +511,7 @@ def report(result: dict[str, Any]) -> str:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--people", type=int, default=35_000)
-    parser.add_argument(
-        "--days", type=int, help="working days with entries, back from 2026-12-31 (default: all)"
-    )
-    parser.add_argument("--iterations", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--fresh", action="store_true", help="generate even if a cache matches")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="SQLAlchemy URL of PostgreSQL")
-    parser.add_argument("--cache-dir", type=Path, help="where the SQLite database is kept")
+    parser = county_arguments(__doc__.split("\n")[0], iterations=3, warmup=1)
     parser.add_argument("--out", type=Path, help="also write the last workbook here")
     args = parser.parse_args()
     spec = Spec(args.people, args.days)

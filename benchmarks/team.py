@@ -1014,19 +1014,24 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def county_arguments(description: str, iterations: int, warmup: int) -> argparse.ArgumentParser:
+    """The options of a benchmark over the generated county (this one and benchmarks.scoring)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--people", type=int, default=35_000)
     parser.add_argument(
         "--days", type=int, help="working days with entries, back from 2026-12-31 (default: all)"
     )
-    parser.add_argument("--iterations", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=iterations)
+    parser.add_argument("--warmup", type=int, default=warmup)
     parser.add_argument("--fresh", action="store_true", help="generate even if a cache matches")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="SQLAlchemy URL of PostgreSQL")
     parser.add_argument("--cache-dir", type=Path, help="where the SQLite database is kept")
-    args = parser.parse_args()
+    return parser
+
+
+async def main() -> None:
+    args = county_arguments(__doc__.split("\n")[0], iterations=100, warmup=10).parse_args()
     spec = Spec(args.people, args.days)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     results = []
