@@ -161,7 +161,11 @@ class GradingService:
         period_text: str | None = None,
         confirm: Confirm[GradeReport] | None = None,
     ) -> GradeReport:
-        """/grades: the table of the rater's unit and the units below it; the read is audited."""
+        """/grades: the table of the rater's unit and the units below it; the read is audited.
+
+        Read in one unit of work, the file built outside any (in a worker thread: a city's
+        table takes seconds), then the audit line and the reply committed in a short second.
+        """
         period = self.period(period_text)
         async with self.uow() as uow:
             rater = await uow.people.get(rater_id)
@@ -175,6 +179,9 @@ class GradingService:
                 else await uow.people.unit_subtree(rater.unit_id)
             )
             report = await self._report(uow, period, units)
+        if confirm is not None:
+            await confirm.prepare(report)
+        async with self.uow() as uow:
             await uow.audit.record(
                 self.clock.now(),
                 "grades_export",

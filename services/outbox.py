@@ -6,6 +6,7 @@ Use cases write outbox messages in their own transactions (`uow.outbox.add`); th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -41,10 +42,20 @@ class Confirm(Generic[Result]):
     queued: bool = False
     # A file sent with the reply, the text as its caption: (file name, bytes) or None.
     attach: Callable[[Result], tuple[str, bytes] | None] | None = None
+    # The file, when `prepare` built it before the transaction.
+    prepared: tuple[str, bytes] | None = None
+
+    async def prepare(self, result: Result) -> None:
+        """Build the file ahead of the transaction, in a worker thread (a big one takes
+        seconds that neither the event loop nor the database should wait)."""
+        if self.attach is not None:
+            self.prepared = await asyncio.to_thread(self.attach, result)
 
     async def queue(self, uow: UnitOfWork, result: Result, at: datetime) -> None:
         text, buttons = self.render(result)
-        document = self.attach(result) if self.attach is not None else None
+        document = self.prepared
+        if document is None and self.attach is not None:
+            document = self.attach(result)
         self.queued = await uow.queue_reply(self.chat_id, text, buttons, at, document)
 
 
