@@ -40,8 +40,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scoring.review import _FILLER_WORDS, GENERIC, SHORT, entry_weakness
-from scoring.summary import _load
+from scoring.review import FILLER_WORDS, GENERIC, SHORT, entry_weakness
+from scoring.summary import domain_tokenizer
 from scoring.text import is_overlong
 
 REPEAT = "repeat"
@@ -112,7 +112,7 @@ def _tokenizer() -> Any:
     # The themes' jieba tokenizer (it knows DOMAIN_PHRASES such as 安全生产): loaded once
     # per process and only read afterwards, so sharing it costs nothing.
     if not _LOADED:
-        _LOADED.append(_load(None).tokenizer)
+        _LOADED.append(domain_tokenizer())
     return _LOADED[0]
 
 
@@ -131,8 +131,8 @@ def tokens(text: str) -> frozenset[str]:
 
 def _filler(word: str) -> bool:
     # jieba keeps some pairs of filler together: 今天上午, 昨天下午.
-    return word in _FILLER_WORDS or (
-        len(word) == 4 and word[:2] in _FILLER_WORDS and word[2:] in _FILLER_WORDS
+    return word in FILLER_WORDS or (
+        len(word) == 4 and word[:2] in FILLER_WORDS and word[2:] in FILLER_WORDS
     )
 
 

@@ -45,13 +45,13 @@ GENERIC_WORDS = _words(
 # Filler around the work words: time of day, light verbs, places that are always the same
 # ("在办公室"), particles and counting words ("开会2次"). Filler alone makes an item generic
 # too, but it never turns a specific item generic: every character must be accounted for.
-_FILLER_WORDS = _words(
+FILLER_WORDS = _words(
     "今天 今日 昨天 当天 全天 上午 下午 中午 晚上 早上 白天 夜间 半天 一天 "
     "参加 参与 出席 列席 进行 开展 组织 召开 主持 继续 完成 负责 做好 处理 "
     "在 于 到 单位 本单位 办公室 了 等 的 和 及 与 并 相关 有关 一些 各项 其他 集中 一下 "
     "次 场 个 份 件 小时"
 )
-_VOCABULARY = GENERIC_WORDS | _FILLER_WORDS
+_VOCABULARY = GENERIC_WORDS | FILLER_WORDS
 _LONGEST_WORD = max(len(word) for word in _VOCABULARY)
 
 # Leading list numbering: "1." "1、" "（1）" "(一)" "①" "⑴" "⒈" "一、", after optional bullets.

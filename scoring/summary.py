@@ -68,6 +68,12 @@ _CUTTING = threading.Lock()
 _LOADED: dict[str | None, Any] = {}
 
 
+def domain_tokenizer() -> Any:
+    """The jieba tokenizer that knows DOMAIN_PHRASES (安全生产 stays one word): loaded once per
+    process, only read afterwards, so the quality check shares it."""
+    return _load(None).tokenizer
+
+
 def _load(cache_dir: str | None) -> Any:
     """A TF-IDF keyword extractor on a tokenizer of its own that knows DOMAIN_PHRASES."""
     with _LOADING:
