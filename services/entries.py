@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from scoring.absence import absence_kind
-from scoring.completeness import Completeness, completeness
+from scoring.completeness import Completeness, DueDays
 from scoring.dates import (
     Period,
     WorkingDays,
@@ -84,20 +84,25 @@ class LogPolicy:
         logged: set[date],
         absences: Sequence[Absence],
         today: date,
-        working: Sequence[date] | None = None,
+        due: DueDays | None = None,
+        since: date | None = None,
     ) -> Completeness:
         """Completeness over the period's working days up to today, absences excusing days.
 
-        `working` is those days when the caller computed them once for many people.
+        `due`: the period's days prepared once when the caller scores many people; `since`:
+        the person's first day on the roster, when earlier days are not to count.
         """
         excused = {
             day
             for a in absences
             for day in _days_in(max(a.start_date, period.start), min(a.end_date, period.end))
         }
-        if working is None:
-            working = expected_days(period, self.calendar, until=today)
-        return completeness(working, logged, excused, today)
+        if due is None:
+            due = self.due_days(period, today)
+        return due.of(logged, excused, since)
+
+    def due_days(self, period: Period, today: date) -> DueDays:
+        return DueDays(expected_days(period, self.calendar, until=today), today)
 
     def editable(self, work_date: date, today: date) -> bool:
         """Today's entries and those inside the backfill window may still change."""
@@ -709,13 +714,13 @@ async def activity_in(
         people = await uow.people.ids_in(scope)
     logged = await uow.entries.activity(scope, period.start, period.end)
     absences = await uow.entries.excused_spans(scope, period.start, period.end)
-    working = expected_days(period, policy.calendar, until=today)
+    due = policy.due_days(period, today)
     nothing: tuple[set[date], EntryCounts] = (set(), NO_ENTRIES)
     activity = {}
     for pid in people:
         days, counts = logged.get(pid, nothing)
         spans = absences.get(pid, [])
-        activity[pid] = Activity(policy.completeness(period, days, spans, today, working), counts)
+        activity[pid] = Activity(policy.completeness(period, days, spans, today, due), counts)
     return activity
 
 

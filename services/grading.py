@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
-from scoring.completeness import Completeness, DueDays
-from scoring.dates import Period, expected_days
+from scoring.completeness import Completeness
+from scoring.dates import Period
 from scoring.grades import (
     CadreFacts,
     Grade,
@@ -224,18 +224,16 @@ class GradingService:
             return _Quarter(quarter, {}, {}, {})
         logged = await uow.entries.activity(scope, quarter.start, quarter.end, flagged=True)
         spans = await uow.entries.excused_spans(scope, quarter.start, quarter.end)
-        due = DueDays(expected_days(quarter, self.policy.calendar, until=today), today)
+        due = self.policy.due_days(quarter, today)
         nothing: tuple[set[date], EntryCounts] = (set(), EntryCounts(0, 0, 0))
         no_spans: list[Absence] = []
         activity = {}
         for person in people:
             days, counts = logged.get(person.id, nothing)
-            excused = {
-                day
-                for a in spans.get(person.id, no_spans)
-                for day in _days(max(a.start_date, quarter.start), min(a.end_date, quarter.end))
-            }
-            activity[person.id] = (due.of(days, excused, joined.get(person.id)), counts)
+            done = self.policy.completeness(
+                quarter, days, spans.get(person.id, no_spans), today, due, joined.get(person.id)
+            )
+            activity[person.id] = (done, counts)
         tz = self.policy.rules.tz
         start_at = datetime.combine(quarter.start, time(), tz)
         end_at = datetime.combine(quarter.end + timedelta(days=1), time(), tz)
@@ -355,10 +353,6 @@ def _quarters(period: Period) -> list[Period]:
         quarters.append(q)
         q = q.next()
     return quarters
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def _totals(
