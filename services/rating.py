@@ -9,7 +9,7 @@ PostgreSQL a row lock on the unit), so two raters racing for the last 好 cannot
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from scoring.dates import Period, parse_period
@@ -191,10 +191,9 @@ class RatingService:
                     rater_id,
                     now,
                 )
-                await uow.scoring.flush()
-            after = UnitQuota(
-                person.unit_id, person.unit_name, await self._quota(uow, person.unit_id, quarter)
-            )
+            # The quota after the change follows from the one read under the lock.
+            used = quota.used + (rating is Rating.GOOD) - (previous is Rating.GOOD)
+            after = replace(unit, quota=replace(quota, used=used))
             view = RatingView(person, quarter, rating, previous, after)
             return await commit(uow, confirm, view, now)
 
