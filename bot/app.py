@@ -36,6 +36,8 @@ from services.grading import GradingService
 from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
+from services.project_reports import ProjectReportService
+from services.projects import ProjectService
 from services.quality import QualityService
 from services.rating import RatingService
 from services.reminders import ReminderService
@@ -44,6 +46,7 @@ from services.roster import RosterService
 from storage.db import create_engine, session_factory
 from storage.locks import SchedulerLease
 from storage.migrate import upgrade
+from storage.projects import split_aliases
 from storage.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
@@ -62,10 +65,15 @@ class Wiring:
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
 
     async def load_names(self) -> None:
-        """Teach the collaborator extractor the roster's unit and people names."""
+        """Teach the extractor the roster's unit and people names and the projects' names
+        and aliases (a log entry naming a project is linked to it)."""
         async with self.uow() as uow:
             units, people = await uow.people.names()
+            projects = await uow.projects.terms()
         self.extractor.add_names(units, people)
+        self.extractor.add_project_terms(
+            term for name, aliases in projects for term in (name, *split_aliases(aliases))
+        )
 
 
 def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = None) -> Wiring:
@@ -82,10 +90,11 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
     extractor = CollaboratorExtractor((), ())
     policy = LogPolicy(config.logging, calendar, extractor)
     review = ReviewService(uow, clock, policy, config.review)
+    entries = EntryService(uow, clock, policy)
     services = Services(
         clock=clock,
         rules=config.logging,
-        entries=EntryService(uow, clock, policy),
+        entries=entries,
         identity=IdentityService(uow, clock, config.logging.tz),
         roster=RosterService(uow, clock, config.logging.tz),
         inbox=InboxService(uow, clock),
@@ -98,6 +107,8 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
         forms=FormService(uow, clock, policy, ThemeExtractor()),
         charts=ChartService(uow, clock, policy),
         quality=QualityService(uow, clock, policy, config.quality),
+        projects=ProjectService(uow, clock, policy, entries, config.projects.rules),
+        project_reports=ProjectReportService(uow, clock, policy, config.projects.rules),
     )
     return Wiring(services, uow, extractor, outbox_wake, outbox=config.outbox)
 
@@ -160,6 +171,8 @@ def build_jobs_runner(
         config.scheduler,
         config.logging.tz,
         quality=wiring.services.quality,
+        projects=wiring.services.projects,
+        projects_at=config.projects.remind_at,
     )
     grace = timedelta(minutes=config.scheduler.grace_minutes)
     lease = SchedulerLease(engine)

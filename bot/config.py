@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from scoring.grades import Rating, Rounding, ScoringRules
-from services.policy import LoggingRules, QualityRules, ReviewRules, SchedulerRules
+from scoring.projects import ProjectRules, parse_amount
+from services.policy import (
+    LoggingRules,
+    ProjectSettings,
+    QualityRules,
+    ReviewRules,
+    SchedulerRules,
+)
 
 ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
 ENV_DATABASE_URL = "WORKLOG_DATABASE_URL"
@@ -84,6 +91,7 @@ class Config:
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     scoring: ScoringRules = field(default_factory=ScoringRules)
     quality: QualityRules = field(default_factory=QualityRules)
+    projects: ProjectSettings = field(default_factory=ProjectSettings)
     log_level: str = "INFO"
 
 
@@ -187,6 +195,35 @@ def _scoring_rules(data: dict[str, Any]) -> ScoringRules:
     return rules
 
 
+def _project_settings(data: dict[str, Any]) -> ProjectSettings:
+    """[projects]: remind_at, and ProjectRules' keys (amounts as "20亿" or whole yuan)."""
+    settings = ProjectSettings()
+    rules = settings.rules
+    changes: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key == "remind_at":
+            settings = replace(settings, remind_at=_coerce("projects", key, raw, time(9, 30)))
+            continue
+        if key not in {f.name for f in fields(ProjectRules)}:
+            raise ConfigError(f"unknown configuration key projects.{key}")
+        default = getattr(rules, key)
+        if key.endswith("_yuan"):
+            amount = parse_amount(raw) if isinstance(raw, str) else raw
+            if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+                raise ConfigError(f'projects.{key} must be an amount like "20亿" or whole yuan')
+            changes[key] = amount
+        elif isinstance(default, tuple):
+            if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+                raise ConfigError(f"projects.{key} must be a list of category names")
+            changes[key] = tuple(raw)
+        else:
+            changes[key] = _coerce("projects", key, raw, default)
+    try:
+        return replace(settings, rules=replace(rules, **changes))
+    except ValueError as exc:
+        raise ConfigError(f"projects: {exc}") from exc
+
+
 def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) -> Config:
     """Build a Config from parsed TOML, refusing unknown keys, then apply env overrides."""
     env = os.environ if env is None else env
@@ -197,6 +234,9 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
             continue
         if name == "scoring" and isinstance(value, dict):
             cfg = replace(cfg, scoring=_scoring_rules(value))
+            continue
+        if name == "projects" and isinstance(value, dict):
+            cfg = replace(cfg, projects=_project_settings(value))
             continue
         section_type = _SECTIONS.get(name)
         if section_type is None or not isinstance(value, dict):

@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import cadre, charts, common, forms, rating, review, settings, start
+from handlers import cadre, charts, common, forms, projects, rating, review, settings, start
 
 AUTH_GROUP = -1
 
@@ -44,6 +44,8 @@ def register(app: Application) -> None:
         ("rate", rating.cmd_rate),
         ("quota", rating.cmd_quota),
         ("grades", rating.cmd_grades),
+        ("projects", projects.cmd_projects),
+        ("progress", projects.cmd_progress),
         ("summary", forms.cmd_summary),
         ("fivetwo", forms.cmd_fivetwo),
         ("cancel", forms.cmd_cancel),
@@ -67,5 +69,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(forms.on_button, pattern=r"^(?:sm|ft):"))
     app.add_handler(CallbackQueryHandler(settings.on_reminder_button, pattern=r"^rm:"))
     app.add_handler(CallbackQueryHandler(settings.on_settings_button, pattern=r"^st:"))
+    app.add_handler(CallbackQueryHandler(projects.on_button, pattern=r"^pj:"))
     app.add_handler(CallbackQueryHandler(cadre.on_button))
     app.add_error_handler(common.on_error)

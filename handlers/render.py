@@ -59,6 +59,8 @@ def entry_line(entry: EntryView, with_late_mark: bool = True) -> str:
         parts.append(f"【{zh.KIND_LABELS[entry.kind]}】")
     if entry.collaborator and not entry.withdrawn:
         parts.append(zh.COLLABORATOR.format(name=entry.collaborator))
+    if entry.project and not entry.withdrawn:
+        parts.append(zh.PROJECT_MARK.format(name=entry.project))
     return "".join(parts)
 
 

@@ -24,6 +24,7 @@ from services import zh
 from services.clock import Clock
 from services.errors import UsageError
 from services.policy import SchedulerRules
+from services.projects import ProjectService
 from services.quality import QualityService
 from services.reminders import JobOutcome, ReminderService
 
@@ -51,14 +52,24 @@ class Lease(Protocol):
     async def release(self) -> None: ...
 
 
+def _stale_reminder(projects: ProjectService) -> Callable[[str | None], Awaitable[JobOutcome]]:
+    async def remind(_: str | None) -> JobOutcome:
+        return await projects.remind_stale()
+
+    return remind
+
+
 def build_jobs(
     reminders: ReminderService,
     rules: SchedulerRules,
     tz: ZoneInfo,
     *,
     quality: QualityService | None = None,
+    projects: ProjectService | None = None,
+    projects_at: time | None = None,
 ) -> list[Job]:
-    """Every scheduled job, with its times from the config (the quality check if given)."""
+    """Every scheduled job, with its times from the config (the quality check and the
+    stale-project reminder if given)."""
 
     def day_of(text: str | None) -> date | None:
         if text is None:
@@ -118,6 +129,12 @@ def build_jobs(
         at = quality.rules.check_at
         about = zh.JOB_ABOUT["quality"].format(at=f"{at:%H:%M}")
         checks.append(Job("quality", about, _daily(at, tz), check_quality))
+    if projects is not None:
+        at = projects_at or time(9, 30)
+        about = zh.JOB_ABOUT["project-stale"].format(
+            at=f"{at:%H:%M}", days=projects.rules.stale_days
+        )
+        checks.append(Job("project-stale", about, _daily(at, tz), _stale_reminder(projects)))
     return [
         Job(
             "daily-reminder",

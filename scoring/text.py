@@ -262,6 +262,8 @@ _NAME_FREQ = 10**6
 _MAX_PHRASE = 16
 _UNIT_TAG = "nt"
 _PERSON_TAG = "nr"
+# Project names and aliases: proper nouns to jieba, so they come out as one word.
+_PROJECT_TAG = "nz"
 # Given to tokens inside a title (《…》): a document's name names no partner.
 _TITLE_TAG = "title"
 _TITLES = re.compile(r"《[^《》]*》")
@@ -466,6 +468,9 @@ class CollaboratorExtractor:
         self._units: set[str] = set()
         self._persons: set[str] = set()
         self._units_by_length: list[str] = []
+        self._projects: set[str] = set()
+        # Any project term as a substring: most items name none and skip the second cut.
+        self._project_hint: re.Pattern[str] | None = None
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
         self._posseg: Any = None
@@ -482,6 +487,37 @@ class CollaboratorExtractor:
             self._units_by_length = sorted(self._units, key=len, reverse=True)
             if self._posseg is not None:
                 self._add_words(units, persons)
+
+    def add_project_terms(self, terms: Iterable[str]) -> None:
+        """Add project names and aliases (项目名称, 简称), e.g. after a ledger import."""
+        new = {t.strip() for t in terms if t and len(t.strip()) >= 2} - self._projects
+        if not new:
+            return
+        with self._lock:
+            self._projects |= new
+            by_length = sorted(self._projects, key=len, reverse=True)
+            self._project_hint = re.compile("|".join(map(re.escape, by_length)))
+            if self._posseg is not None:
+                for term in new:
+                    self._posseg.tokenizer.add_word(term, _NAME_FREQ, _PROJECT_TAG)
+
+    def project_terms(self, text: str) -> list[str]:
+        """The project names and aliases the text mentions as whole words, in order.
+
+        A term inside a longer word does not count: with the terms in jieba's dictionary,
+        an alias "长江" is found in "长江项目开工" but not in "长江大桥", which jieba keeps whole.
+        """
+        hint = self._project_hint
+        if hint is None or not text or hint.search(text) is None:
+            return []
+        tagger = self._tagger()
+        with self._lock:
+            words = list(tagger.tokenizer.cut(text, HMM=False))
+        found: list[str] = []
+        for word in words:
+            if word in self._projects and word not in found:
+                found.append(word)
+        return found
 
     def warm_up(self) -> None:
         """Load the dictionary now instead of on the first extraction."""
@@ -511,6 +547,8 @@ class CollaboratorExtractor:
                 tokenizer.initialize()
                 self._posseg = jieba.posseg.POSTokenizer(tokenizer)
                 self._add_words(self._units, self._persons)
+                for term in self._projects:
+                    self._posseg.tokenizer.add_word(term, _NAME_FREQ, _PROJECT_TAG)
         return self._posseg
 
     def _tokens(self, text: str, titles: list[_Span]) -> list[_Token]:

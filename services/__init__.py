@@ -18,6 +18,8 @@ from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
 from services.policy import LoggingRules
+from services.project_reports import ProjectReportService
+from services.projects import ProjectService
 from services.quality import QualityService
 from services.rating import RatingService
 from services.reminders import ReminderService
@@ -42,3 +44,5 @@ class Services:
     forms: FormService
     charts: ChartService
     quality: QualityService
+    projects: ProjectService
+    project_reports: ProjectReportService

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -49,6 +49,10 @@ EDIT_WITHDRAW = "edit_withdraw"
 class Extractor(Protocol):
     def extract(self, text: str) -> str | None:
         """The collaborator or people served named in one log item, if any."""
+        ...
+
+    def project_terms(self, text: str) -> list[str]:
+        """The project names and aliases one log item mentions, in order."""
         ...
 
 
@@ -141,9 +145,10 @@ class EntryView:
     is_late: bool
     is_overlong: bool
     withdrawn: bool
+    project: str | None = None  # the linked project's name, where the caller looked it up
 
     @classmethod
-    def of(cls, entry: LogEntry) -> EntryView:
+    def of(cls, entry: LogEntry, projects: Mapping[int, str] | None = None) -> EntryView:
         return cls(
             entry.id,
             entry.work_date,
@@ -154,11 +159,30 @@ class EntryView:
             entry.is_late,
             entry.is_overlong,
             entry.withdrawn,
+            projects.get(entry.project_id) if projects and entry.project_id else None,
         )
 
 
-def _views(entries: Sequence[LogEntry]) -> tuple[EntryView, ...]:
-    return tuple(EntryView.of(e) for e in entries)
+def _views(
+    entries: Sequence[LogEntry], projects: Mapping[int, str] | None = None
+) -> tuple[EntryView, ...]:
+    return tuple(EntryView.of(e, projects) for e in entries)
+
+
+def pick_project(
+    terms: Sequence[str], by_term: Mapping[str, Sequence[int]], own: Collection[int]
+) -> int | None:
+    """The project an item is about: the first term naming exactly one of the writer's own
+    projects, else the first naming exactly one project; a term shared by several is skipped."""
+    for term in terms:
+        mine = [pid for pid in by_term.get(term, ()) if pid in own]
+        if len(mine) == 1:
+            return mine[0]
+    for term in terms:
+        ids = by_term.get(term, ())
+        if len(ids) == 1:
+            return ids[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -288,6 +312,7 @@ class EntryService:
         entries = self._new_entries(
             person_id, work_date, items, source, late=late, attachment=attachment
         )
+        projects = await self.link_projects(uow, person_id, entries)
         if not await uow.entries.insert_numbered(entries):
             # Stored before under the same source (the same message reached the bot twice):
             # show what was stored then.
@@ -296,8 +321,28 @@ class EntryService:
             result = Recorded(existing[0].work_date, _views(existing), late=late, replayed=True)
             return await commit(uow, confirm, result, self.clock.now())
         after_hours = not late and self.policy.after_hours(source.sent_at)
-        result = Recorded(work_date, _views(entries), late=late, after_hours=after_hours)
+        result = Recorded(work_date, _views(entries, projects), late=late, after_hours=after_hours)
         return await commit(uow, confirm, result, self.clock.now())
+
+    async def link_projects(
+        self, uow: UnitOfWork, person_id: int, entries: Sequence[LogEntry]
+    ) -> dict[int, str]:
+        """Link each entry that names a project (by name or alias) to it; an entry linked
+        already (by /progress) keeps its project. Returns the linked projects' names by id."""
+        terms = [
+            [] if e.project_id else self.policy.extractor.project_terms(e.text) for e in entries
+        ]
+        wanted = {term for found in terms for term in found}
+        if not wanted:
+            return {}
+        by_term = await uow.projects.by_terms(wanted)
+        candidates = {pid for ids in by_term.values() for pid in ids}
+        own = await uow.projects.involving_ids(person_id, candidates)
+        for entry, found in zip(entries, terms, strict=True):
+            if found:
+                entry.project_id = pick_project(found, by_term, own)
+        linked = {e.project_id for e in entries if e.project_id}
+        return await uow.projects.names(linked)
 
     def _new_entries(
         self,
@@ -352,6 +397,10 @@ class EntryService:
             entry.collaborator = self.policy.extractor.extract(text)
             entry.is_overlong = is_overlong(text, self.policy.rules.max_item_chars)
             entry.quality = None  # the nightly check (services.quality) looks at it again
+            # A project found in the old text is looked for again; one named by /progress stays.
+            if entry.project_id and not await uow.projects.is_progress_entry(entry.id):
+                entry.project_id = None
+            await self.link_projects(uow, entry.person_id, [entry])
         for name, value in fields.items():
             setattr(entry, name, value)
         entry.updated_at = now
@@ -411,11 +460,13 @@ class EntryService:
                     late=existing[0].is_late,
                     first_part=max(e.source_part or 0 for e in existing) + 1,
                 )
+                await self.link_projects(uow, person_id, added)
                 await uow.entries.insert_numbered(added)
                 changed += added
             if not changed:
                 return None
-            result = Recorded(work_date, _views(changed), late=existing[0].is_late)
+            projects = await uow.projects.names({e.project_id for e in changed if e.project_id})
+            result = Recorded(work_date, _views(changed, projects), late=existing[0].is_late)
             return await commit(uow, confirm, result, self.clock.now())
 
     def _check_editable(self, work_date: date) -> None:
@@ -452,7 +503,8 @@ class EntryService:
         if entry.source_key is not None:
             # The changed entry is this very object (identity map), its change included.
             siblings = await uow.entries.from_source(entry.channel, entry.source_key)
-        result = EntryChange(EntryView.of(entry), changed, _views(siblings))
+        projects = await uow.projects.names({e.project_id for e in siblings if e.project_id})
+        result = EntryChange(EntryView.of(entry, projects), changed, _views(siblings, projects))
         # Committed even without a change: the answer is queued with the update, once.
         return (
             await commit(uow, confirm, result, self.clock.now()) if changed or confirm else result

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from zoneinfo import ZoneInfo
+
+from scoring.projects import ProjectRules
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,12 @@ class SchedulerRules:
     housekeeping_at: time = time(3, 0)
     # False: this process does not run the scheduled jobs (e.g. a second process).
     run_jobs: bool = True
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """[projects]: the scoring table (scoring.projects.ProjectRules) and the stale reminder."""
+
+    rules: ProjectRules = field(default_factory=ProjectRules)
+    # The stale-project reminder runs on working days at this local time.
+    remind_at: time = time(9, 30)

@@ -11,9 +11,12 @@ from typing import Any
 import xlsxwriter
 
 from scoring.grades import Grade, Rating
+from scoring.projects import Investor, KeyLevel, Stage
 from services import zh
 from services.grading import GradeReport
+from services.project_reports import Ledger, ProjectScoreReport, line_explanation, rule_name
 from services.review import ReviewView
+from storage.projects import split_aliases
 
 
 class _Book:
@@ -168,4 +171,87 @@ def grades_workbook(report: GradeReport) -> bytes:
                 "" if unit.mean_score is None else unit.mean_score,
             ],
         )
+    return book.bytes()
+
+
+def _wan(yuan: int | None) -> float | str:
+    """An amount in 万元 for a number cell (the ledger's unit)."""
+    return "" if yuan is None else round(yuan / 10_000, 2)
+
+
+def _person(pair: tuple[str, str] | None) -> str:
+    return f"{pair[1]}（{pair[0]}）" if pair else ""
+
+
+_LEDGER_WIDTHS = (28, 16, 8, 6, 12, 14, 9, 11, 11, 11, 11, 8, 10, 7, 7, 14, 16, 16, 14, 30)
+_LEDGER_WIDTHS_TAIL = (12, 40, 9, 14)
+
+
+def ledger_workbook(ledger: Ledger) -> bytes:
+    """The project ledger (台账): one row per project, investment progress, last update."""
+    book = _Book()
+    sheet = book.sheet(zh.LEDGER_SHEET, zh.LEDGER_HEADER, _LEDGER_WIDTHS + _LEDGER_WIDTHS_TAIL)
+    for number, line in enumerate(ledger.lines, start=1):
+        row, project = line.row, line.row.project
+        planned, completed = project.planned_yuan, project.completed_yuan
+        book.row(
+            sheet,
+            number,
+            [
+                project.name,
+                "；".join(split_aliases(project.aliases)),
+                project.category,
+                Stage(project.stage).word,
+                _wan(planned),
+                _wan(completed),
+                _percent(completed, planned) if planned and completed is not None else "",
+                project.signed_on or "",
+                project.started_on or "",
+                project.expected_on or "",
+                project.above_scale_on or "",
+                KeyLevel(project.key_level).word if project.key_level else "",
+                Investor(project.investor).word if project.investor else "",
+                zh.YES if project.headquarters else zh.NO,
+                zh.YES if project.supervised else zh.NO,
+                _person(row.leader),
+                row.unit_name or "",
+                project.task_force or "",
+                _person(row.secretary),
+                "、".join(_person(m) for m in row.members),
+                line.last_update_on or "",
+                row.last_update_text or "",
+                line.silent_days,
+                zh.LEDGER_STALE.format(days=ledger.stale_days) if line.stale else "",
+            ],
+        )
+    return book.bytes()
+
+
+def project_score_workbook(report: ProjectScoreReport) -> bytes:
+    """The quarterly unit project score: the ranking, and one row per bonus or deduction."""
+    book = _Book()
+    units = book.sheet(zh.PROJECT_SCORE_SHEET, zh.PROJECT_SCORE_HEADER, (6, 24, 8, 8, 8, 8))
+    lines = book.sheet(zh.PROJECT_LINES_SHEET, zh.PROJECT_LINES_HEADER, (24, 28, 34, 9, 9, 60))
+    number = 0
+    for place, unit in enumerate(report.units, start=1):
+        score = unit.ranked.score
+        book.row(
+            units,
+            place,
+            [unit.rank, unit.unit_name, unit.projects, score.total, score.bonus, score.deduction],
+        )
+        for line in score.lines:
+            number += 1
+            book.row(
+                lines,
+                number,
+                [
+                    unit.unit_name,
+                    line.project_name,
+                    rule_name(line),
+                    line.points,
+                    line.counted,
+                    line_explanation(line),
+                ],
+            )
     return book.bytes()

@@ -25,6 +25,8 @@ COMMANDS = [
     ("cancel", "退出正在填写的表单"),
     ("settings", "提醒时间、第二次提醒"),
     ("chart", "本月日志热力图（上级：团队完成率图）"),
+    ("projects", "我的项目"),
+    ("progress", "报送项目进展：/progress 项目 内容"),
     ("help", "使用说明"),
 ]
 
@@ -149,6 +151,8 @@ HELP_CADRE = (
     "/settings 提醒时间\n"
     "/comments 上级对您的点评\n"
     "/chart [11月] 日志热力图\n"
+    "/projects 我的项目\n"
+    "/progress 项目 内容  报送项目进展\n"
     "\n"
     "凌晨{rollover}点前发的消息记入前一天。\n"
     "可补记最近{window}个工作日。"
@@ -317,6 +321,7 @@ JOB_ABOUT = {
     "rating-reminder": "每季度最后一个工作日{at}：提醒评定人准备等次评定",
     "year-end": "每年最后一个工作日{at}：年终考评提示",
     "half-year": "1月、7月第一个工作日{at}：向各单位管理员发送上半年/下半年完成情况表（半年公示）",
+    "project-stale": "工作日{at}：提醒超过{days}天未报送进展的项目的项目秘书（无秘书则牵头领导）",
 }
 JOB_LIST_LINE = "{name}\t{about}\t下次：{next}"
 JOB_DONE = "{name}（{key}）：计划发送 {count} 条。{note}"
@@ -733,6 +738,133 @@ def grade_explanation(reasons: object, rank: object, category: str) -> str:
     return "；".join(parts) + "。" if parts else ""
 
 
+# -- 项目: /projects, /progress, the stale-project reminder (services.projects) -------------
+
+PROJECT_MARK = "〔项目：{name}〕"
+STAGE_WORDS = {"reserve": "储备", "building": "在建", "producing": "投产", "above_scale": "入规"}
+PROJECT_ROLES = {"leader": "牵头领导", "secretary": "项目秘书", "member": "成员"}
+PROJECTS_NONE = "您目前不是任何项目的成员、项目秘书或牵头领导。\n如有遗漏，请联系项目台账管理员。"
+PROJECTS_HEAD = "您的项目（{count}个）："
+PROJECTS_ITEM = "{n}. {name}〔{stage}〕{role}"
+PROJECTS_INVESTMENT = "   投资：{completed}／计划{planned}{percent}"
+PROJECTS_INVESTMENT_PERCENT = "（{percent}%）"
+PROJECTS_NO_INVESTMENT = "   计划投资{planned}，尚未报送完成投资"
+PROJECTS_LAST = "   最近进展（{date}）：{text}"
+PROJECTS_NEVER = "   尚无进展报送"
+PROJECTS_STALE = "   ⚠️ 已{days}天未报送进展"
+PROJECTS_TAIL = (
+    "报送进展：/progress 项目名或简称 内容\n例：/progress {example} 完成设备安装，累计完成投资3.2亿"
+)
+PROGRESS_USAGE = (
+    "用法：/progress 项目 进展内容\n"
+    "项目可写全称、简称或开头几个字。\n"
+    "可附：累计完成投资 3.2亿（或 32000万元）；阶段变化写「已投产」「阶段：在建」。\n"
+    "例：/progress 华新技改 完成设备安装，累计完成投资3.2亿"
+)
+PROGRESS_UNKNOWN = (
+    "没有找到项目「{name}」。\n发 /projects 查看您的项目，可用全称、简称或开头几个字。"
+)
+PROGRESS_NOT_MEMBER = "您不是「{name}」的成员、项目秘书或牵头领导，不能报送它的进展。\n如需加入，请联系项目台账管理员。"
+PROGRESS_AMBIGUOUS = "「{name}」对应多个项目，请点选要报送的项目："
+PROGRESS_CHOICE_GONE = "这个选择已失效，请重新发送 /progress。"
+PROGRESS_BAD_INVESTMENT = (
+    "累计完成投资的金额看不懂。\n请写成「累计完成投资 3.2亿」或「累计完成投资 32000万元」。"
+)
+PROGRESS_INVESTMENT_DOWN = "累计完成投资{amount}少于上次报送的{previous}，累计数不能减少。\n请核对后重发；如上次报错，请联系项目台账管理员更正。"
+PROGRESS_STAGE_BACK = (
+    "「{name}」目前是{before}阶段，改回{after}需要说明原因。\n"
+    "例：/progress {name} 阶段：{after} 原因：资金暂未到位"
+)
+PROGRESS_SAVED = "已报送「{name}」进展，并记入{date}日志第{n}条。"
+PROGRESS_REPLAYED = "这条进展已记录过（{date}日志第{n}条）。"
+PROGRESS_STAGE_CHANGED = "阶段：{before} → {after}"
+PROGRESS_INVESTMENT = "累计完成投资：{amount}{percent}"
+PROGRESS_INVESTMENT_UP = "（上次{previous}）"
+PROJECT_STALE_REMINDER = (
+    "项目进展提醒：「{name}」已{days}天没有报送进展。\n"
+    "请发送 /progress {name} 进展内容，可附累计完成投资和阶段变化。"
+)
+JOB_NOTE_STALE = "{count}个项目超期未报送进展，安排提醒{sent}条。"
+
+# The ledger export (worklog projects export) and the unit project score (projects score).
+LEDGER_SHEET = "项目台账"
+LEDGER_HEADER = (
+    "项目名称",
+    "简称",
+    "类别",
+    "阶段",
+    "计划投资（万元）",
+    "累计完成投资（万元）",
+    "投资完成率",
+    "签约日期",
+    "开工日期",
+    "预计竣工日期",
+    "入规日期",
+    "重点级别",
+    "投资方类别",
+    "总部经济",
+    "省领导督办",
+    "牵头领导",
+    "责任单位",
+    "工作专班",
+    "项目秘书",
+    "成员",
+    "最近进展日期",
+    "最近进展",
+    "未报送天数",
+    "是否滞后",
+)
+LEDGER_STALE = "滞后（超过{days}天）"
+YES, NO = "是", "否"
+PROJECT_SCORE_QUARTER_ONLY = "项目考核按季度计分，请写季度，如 2026Q4（「{text}」不是季度）。"
+PROJECT_SCORE_SHEET = "单位得分"
+PROJECT_SCORE_HEADER = ("排名", "责任单位", "项目数", "得分", "加分", "减分")
+PROJECT_LINES_SHEET = "加减分明细"
+PROJECT_LINES_HEADER = ("责任单位", "项目", "规则", "规则分值", "计入得分", "说明")
+PROJECT_SCORE_SUMMARY = "{label} 项目建设考核{to_date}：{units}个责任单位"
+PROJECT_SCORE_TO_DATE = "（截至今天）"
+PROJECT_SCORE_LINE = (
+    "{rank}. {unit}  {total:+.2f}（加{bonus:.2f} 减{deduction:.2f}，{projects}个项目）"
+)
+PROJECT_SCORE_UNASSIGNED = "未填责任单位、未计分的项目：{names}"
+PROJECT_SCORE_WRITTEN = "已写入 {path}"
+PROJECTS_EXPORTED = "已导出{count}个项目到 {path}"
+PROJECT_RULES = {
+    "signed_world500": "新招商引资：世界500强投资项目",
+    "signed_big": "新招商引资：单体投资{threshold}以上项目",
+    "signed_china500": "新招商引资：中国500强投资项目",
+    "signed_listed": "新招商引资：主板上市公司投资项目",
+    "signed_mid": "新招商引资：单体投资{threshold}以上项目",
+    "signed_headquarters": "新招商引资：总部经济项目",
+    "started_big": "新开工入库工业项目：总投资{threshold}以上",
+    "started_mid": "新开工入库工业项目：总投资{threshold}以上",
+    "supervised_on_schedule": "省领导督办项目：完成时序投资进度",
+    "supervised_behind": "省领导督办项目：未完成时序投资进度",
+    "culture_above_scale": "入限文化产业项目",
+    "missing_five_ones": "未落实“五个一”包保机制",
+    "late_report": "迟报",
+    "poor_data": "数据质量不高",
+}
+FIVE_ONES_WORDS = {
+    "leader": "牵头领导",
+    "unit": "责任单位",
+    "task_force": "工作专班",
+    "secretary": "项目秘书",
+}
+PROJECT_DETAILS = {
+    "signed_on": "{date}签约",
+    "started_on": "{date}开工",
+    "above_scale_on": "{date}入规",
+    "planned": "计划投资{amount}",
+    "schedule": "截至季末应完成投资{expected}，已完成{completed}",
+    "missing": "缺{parts}",
+    "episodes": "超过{stale_days}天未报送进展{episodes}次",
+    "poor_data": "在建项目本季度未报送完成投资",
+    "bonus_capped": "超出本季度该类加分上限{cap}分",
+    "deduction_capped": "已达该类扣分上限{cap}分",
+}
+
+
 # -- 质量提示: the nightly quality check's flags on entries (scoring.quality) ----------------
 
 # After an entry in /review, one per flag, in this order.
@@ -746,3 +878,81 @@ QUALITY_MARKS = {
 QUALITY_SHEET_NAMES = {"repeat": "重复", "copy": "雷同", "trivial": "琐碎", "long": "过长"}
 JOB_NOTE_QUALITY = "检查了{count}条记录（{start}至{end}）。"
 JOB_BAD_PERIOD = "时段「{text}」看不懂，请写成 2026-11、2026Q4 或 2026-11-20。"
+
+
+# -- 项目台账导入: worklog projects import (the admin reads these in the CLI) ---------------
+
+# The ledger's columns as messages name them (field -> label).
+PROJECTS_FILE_LABELS = {
+    "name": "名称",
+    "aliases": "简称",
+    "category": "类别",
+    "stage": "阶段",
+    "planned_investment": "计划投资",
+    "leader": "牵头领导",
+    "unit": "责任单位",
+    "task_force": "工作专班",
+    "secretary": "项目秘书",
+    "members": "成员",
+    "completed_investment": "累计完成投资",
+    "signed_on": "签约日期",
+    "started_on": "开工日期",
+    "expected_on": "预计竣工日期",
+    "key_level": "重点级别",
+    "investor": "投资方类别",
+    "headquarters": "总部经济",
+    "supervised": "省领导督办",
+    "reason": "说明",
+}
+PROJECTS_FILE_NOT_FOUND = "找不到项目台账文件：{path}"
+PROJECTS_FILE_UNREADABLE = "无法读取项目台账文件 {path}：{error}"
+PROJECTS_FILE_EMPTY = (
+    "项目台账文件是空的：第一行应为表头（名称、简称、类别、阶段、计划投资、牵头领导、"
+    "责任单位、工作专班、项目秘书、成员）。"
+)
+PROJECTS_FILE_MISSING_COLUMN = "项目台账缺少「{label}」列（表头可写：{aliases}）。第一行应为表头。"
+PROJECTS_FILE_CANNOT_READ = "项目台账无法读取：{error}"
+PROJECT_IMPORT_SUMMARY = (
+    "项目台账导入完成：新增 {created} 个，更新 {updated} 个，未变 {unchanged} 个，"
+    "未导入 {refused} 行。"
+)
+PROJECT_IMPORT_UPDATES = "阶段或累计完成投资有变化的 {count} 个，已记入项目进展。"
+PROJECT_IMPORT_FIVE_ONES = (
+    "{count} 个项目“五个一”不全（牵头领导、责任单位、工作专班、项目秘书缺项，季度考核扣分）。"
+)
+PROJECT_IMPORT_EMPTY_NAME = "第{line}行：项目名称为空"
+PROJECT_IMPORT_DUPLICATE_NAME = (
+    "第{line}行：项目「{name}」与第{first_line}行重复，以第{first_line}行为准"
+)
+PROJECT_IMPORT_BAD_STAGE = "第{line}行：阶段「{cell}」无法识别（可写：储备、在建、投产、入规）"
+PROJECT_IMPORT_BAD_AMOUNT = (
+    "第{line}行：{label}「{cell}」无法识别（可写：32000（单位万元）、3.2亿、32000万元）"
+)
+PROJECT_IMPORT_NEGATIVE_AMOUNT = "第{line}行：{label}「{cell}」不能为负数"
+PROJECT_IMPORT_BAD_DATE = (
+    "第{line}行：{label}「{cell}」无法识别（可写：2026-11-09、2026/11/9、2026年11月9日）"
+)
+PROJECT_IMPORT_EXPECTED_BEFORE_START = "第{line}行：预计竣工日期 {expected} 早于开工日期 {started}"
+PROJECT_IMPORT_BAD_KEY_LEVEL = (
+    "第{line}行：重点级别「{cell}」无法识别（可写：省重点、市重点，或留空）"
+)
+PROJECT_IMPORT_BAD_INVESTOR = (
+    "第{line}行：投资方类别「{cell}」无法识别（可写：世界500强、中国500强、上市公司，或留空）"
+)
+PROJECT_IMPORT_BAD_FLAG = "第{line}行：{label}「{cell}」无法识别（可写：是、否，或留空表示否）"
+PROJECT_IMPORT_UNKNOWN_PERSON = "第{line}行：{label}工号 {ids} 不在花名册中"
+PROJECT_IMPORT_INACTIVE_PERSON = "第{line}行：{label}工号 {ids} 已停用"
+PROJECT_IMPORT_UNKNOWN_UNIT = "第{line}行：责任单位「{unit}」不在花名册中"
+PROJECT_IMPORT_ALIAS_TAKEN = (
+    "第{line}行：简称「{alias}」与项目「{other}」的名称或简称相同，无法区分"
+)
+PROJECT_IMPORT_NAME_TAKEN = "第{line}行：名称「{name}」与项目「{other}」的名称或简称相同，无法区分"
+PROJECT_IMPORT_STAGE_BACKWARDS = "第{line}行：阶段从{before}退回{after}，须在「说明」列写明原因"
+PROJECT_IMPORT_INVESTMENT_DOWN = (
+    "第{line}行：累计完成投资从{before}减少为{after}，须在「说明」列写明原因"
+)
+# The progress update an import writes when it changes a project's stage or investment.
+PROJECT_IMPORT_UPDATE_TEXT = "台账导入：{changes}"
+PROJECT_IMPORT_UPDATE_STAGE = "阶段 {before} → {after}"
+PROJECT_IMPORT_UPDATE_COMPLETED = "累计完成投资 {amount}"
+PROJECT_IMPORT_UPDATE_SEPARATOR = "；"

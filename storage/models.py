@@ -177,7 +177,8 @@ class LogEntry(Base):
     text: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20), default=EntryKind.REGULAR.value)
     collaborator: Mapped[str | None] = mapped_column(String(200))  # 合作者或服务对象
-    project_id: Mapped[int | None] = mapped_column(Integer)
+    # The project (项目) the item is about: named by /progress or found in the text.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     is_late: Mapped[bool] = mapped_column(Boolean, default=False)  # 补记
     is_overlong: Mapped[bool] = mapped_column(Boolean, default=False)
     attachment_file_id: Mapped[str | None] = mapped_column(String(200))
@@ -353,6 +354,95 @@ class RatingCap(Base):
     quarter: Mapped[str] = mapped_column(String(8))
     percent: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Project(Base):
+    """A project (项目) of the ledger (台账): stage, investment, the 五个一 and scoring flags.
+
+    Amounts are whole yuan (the ledger shows 万元 / 亿元). Stage is scoring.projects.Stage:
+    储备 → 在建 → 投产 → 入规. The 五个一: one leader (牵头领导), one responsible unit (责任单位),
+    one task force (工作专班) and one project secretary (项目秘书).
+    """
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Short names cadres type (简称), ";"-separated.
+    aliases: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(50), default="")  # 工业 / 技改 / 服务业 / 文旅 …
+    stage: Mapped[str] = mapped_column(String(12))
+    planned_yuan: Mapped[int | None] = mapped_column(BigInteger)  # 计划投资
+    completed_yuan: Mapped[int | None] = mapped_column(BigInteger)  # 累计完成投资, latest
+    signed_on: Mapped[date | None] = mapped_column(Date)  # 签约日期
+    started_on: Mapped[date | None] = mapped_column(Date)  # 开工(入库)日期
+    expected_on: Mapped[date | None] = mapped_column(Date)  # 预计竣工(投产)日期
+    above_scale_on: Mapped[date | None] = mapped_column(Date)  # the day it reached 入规
+    key_level: Mapped[str | None] = mapped_column(String(10))  # 省重点 / 市重点
+    investor: Mapped[str | None] = mapped_column(String(10))  # 世界500强 / 中国500强 / 上市公司
+    headquarters: Mapped[bool] = mapped_column(Boolean, default=False)  # 总部经济
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 省领导督办
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    task_force: Mapped[str | None] = mapped_column(String(200))
+    secretary_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # The last progress update (None: none since it entered the ledger at created_at).
+    last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProjectMember(Base):
+    """A cadre working on a project (成员): members, the secretary and the leader may report."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+
+
+class ProjectUpdate(Base):
+    """A progress update (进展): the text, and the investment to date and stage it reported.
+
+    Written by /progress (and the web page) with the log entry it also is, or by an import
+    that changed the stage or the investment (person None).
+    """
+
+    __tablename__ = "project_updates"
+    __table_args__ = (Index("ix_project_updates_project_at", "project_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    work_date: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    completed_yuan: Mapped[int | None] = mapped_column(BigInteger)  # 累计完成投资, if reported
+    stage_before: Mapped[str | None] = mapped_column(String(12))
+    stage_after: Mapped[str | None] = mapped_column(String(12))  # None: no stage change
+    reason: Mapped[str | None] = mapped_column(Text)  # why a stage moved backwards
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("log_entries.id"))
+    source: Mapped[str] = mapped_column(String(10))  # telegram / web / import
+
+
+class PendingChoice(Base):
+    """A request waiting for the user to tap one of several buttons (e.g. which project).
+
+    The buttons carry this row's id and the choice; the payload (JSON) holds what the
+    request needs to finish. Used once, then deleted; stale ones expire.
+    """
+
+    __tablename__ = "pending_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[str] = mapped_column(Text)
+    # The choices offered (JSON list of ids): a tap on anything else is refused.
+    options: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -477,6 +477,7 @@ _ENTRY_COLUMNS = (
     "is_overlong",
     "attachment_file_id",
     "channel",
+    "project_id",
     "source_key",
     "source_part",
     "withdrawn",

@@ -12,6 +12,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.forms import FormRepository
+from storage.projects import ProjectRepository
 from storage.repositories import (
     AuditRepository,
     EntryRepository,
@@ -62,6 +63,7 @@ class UnitOfWork:
         self.review = ReviewRepository(session)
         self.forms = FormRepository(session)
         self.scoring = ScoringRepository(session)
+        self.projects = ProjectRepository(session)
         return self
 
     async def __aexit__(
