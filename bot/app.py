@@ -36,6 +36,7 @@ from services.grading import GradingService
 from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
+from services.project_import import ProjectImportService
 from services.project_reports import ProjectReportService
 from services.projects import ProjectService
 from services.quality import QualityService
@@ -109,6 +110,7 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
         quality=QualityService(uow, clock, policy, config.quality),
         projects=ProjectService(uow, clock, policy, entries, config.projects.rules),
         project_reports=ProjectReportService(uow, clock, policy, config.projects.rules),
+        project_import=ProjectImportService(uow, clock, config.logging.tz),
     )
     return Wiring(services, uow, extractor, outbox_wake, outbox=config.outbox)
 

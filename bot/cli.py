@@ -1,6 +1,7 @@
 """The operator's command line.
 
-`worklog init | run | roster import | invite | jobs | calendar | audit | score | export | cap`.
+`worklog init | run | roster import | projects import | invite | jobs | calendar | audit |
+score | export | cap`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ def _parser() -> argparse.ArgumentParser:
     roster_sub = roster.add_subparsers(dest="roster_command", required=True)
     imp = roster_sub.add_parser("import", help="import or update people from CSV or XLSX")
     imp.add_argument("file", type=Path)
+    projects = sub.add_parser("projects", help="the project ledger (项目台账)")
+    projects_sub = projects.add_subparsers(dest="projects_command", required=True)
+    projects_import = projects_sub.add_parser(
+        "import", help="import or update projects (keyed by name) from CSV or XLSX"
+    )
+    projects_import.add_argument("file", type=Path)
+    projects_export = projects_sub.add_parser(
+        "export", help="the ledger as XLSX: investment progress, last update, stale projects"
+    )
+    projects_export.add_argument("--out", type=Path, required=True, help="the .xlsx to write")
+    projects_score = projects_sub.add_parser(
+        "score", help="the quarter's unit project score (项目建设考核), ranked, with every line"
+    )
+    projects_score.add_argument("quarter", help="e.g. 2026Q4")
+    projects_score.add_argument("--out", type=Path, help="also write the XLSX")
     invite = sub.add_parser("invite", help="print single-use invite links")
     invite.add_argument("ids", nargs="*", help="roster ids (工号)")
     invite.add_argument("--unbound", action="store_true", help="every active person not yet bound")
@@ -92,6 +108,72 @@ async def _roster_import(config: Config, path: Path) -> int:
     report = await _with_services(config, lambda services: services.roster.import_rows(rows))
     print(report.render())
     return 1 if report.refused else 0
+
+
+async def _projects_import(config: Config, path: Path) -> int:
+    from services import zh
+    from services.project_import import read_project_file
+    from services.tables import TableFileError
+
+    try:
+        rows = read_project_file(path)
+    except (TableFileError, OSError) as exc:
+        print(zh.PROJECTS_FILE_CANNOT_READ.format(error=exc), file=sys.stderr)
+        return 1
+    report = await _with_services(
+        config, lambda services: services.project_import.import_rows(rows)
+    )
+    print(report.render())
+    return 1 if report.refused else 0
+
+
+async def _projects_export(config: Config, out: Path) -> int:
+    from services import zh
+    from services.sheets import ledger_workbook
+
+    ledger = await _with_services(config, lambda services: services.project_reports.ledger())
+    out.write_bytes(ledger_workbook(ledger))
+    print(zh.PROJECTS_EXPORTED.format(count=len(ledger.lines), path=out))
+    return 0
+
+
+async def _projects_score(config: Config, quarter: str, out: Path | None) -> int:
+    from services import zh
+    from services.errors import DomainError
+    from services.sheets import project_score_workbook
+
+    try:
+        report = await _with_services(
+            config, lambda services: services.project_reports.score(quarter)
+        )
+    except DomainError as exc:
+        print(exc.reply, file=sys.stderr)
+        return 2
+    print(
+        zh.PROJECT_SCORE_SUMMARY.format(
+            label=report.quarter.label,
+            to_date=zh.PROJECT_SCORE_TO_DATE if report.to_date else "",
+            units=len(report.units),
+        )
+    )
+    for unit in report.units:
+        score = unit.ranked.score
+        print(
+            zh.PROJECT_SCORE_LINE.format(
+                rank=unit.rank,
+                unit=unit.unit_name,
+                total=score.total,
+                bonus=score.bonus,
+                deduction=-score.deduction,
+                projects=unit.projects,
+            )
+        )
+    if report.unassigned:
+        print(zh.PROJECT_SCORE_UNASSIGNED.format(names="、".join(report.unassigned)))
+    if out is not None:
+        out.write_bytes(project_score_workbook(report))
+        print(zh.PROJECT_SCORE_WRITTEN.format(path=out))
+    return 0
 
 
 async def _bot_username(config: Config) -> str:
@@ -240,7 +322,12 @@ async def _jobs(config: Config, command: str, name: str | None, period: str | No
         await upgrade(engine)
         services = build_services(config, engine).services
         jobs = build_jobs(
-            services.reminders, config.scheduler, config.logging.tz, quality=services.quality
+            services.reminders,
+            config.scheduler,
+            config.logging.tz,
+            quality=services.quality,
+            projects=services.projects,
+            projects_at=config.projects.remind_at,
         )
         if command == "list":
             now = services.clock.now()
@@ -319,6 +406,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "roster":
             return asyncio.run(_roster_import(config, args.file))
+        if args.command == "projects" and args.projects_command == "import":
+            return asyncio.run(_projects_import(config, args.file))
+        if args.command == "projects" and args.projects_command == "export":
+            return asyncio.run(_projects_export(config, args.out))
+        if args.command == "projects" and args.projects_command == "score":
+            return asyncio.run(_projects_score(config, args.quarter, args.out))
         if args.command == "invite":
             return asyncio.run(_invite(config, args.ids, args.unbound))
         if args.command == "jobs":

@@ -18,6 +18,7 @@ from services.identity import IdentityService
 from services.inbox import InboxService
 from services.outbox import OutboxService
 from services.policy import LoggingRules
+from services.project_import import ProjectImportService
 from services.project_reports import ProjectReportService
 from services.projects import ProjectService
 from services.quality import QualityService
@@ -46,3 +47,4 @@ class Services:
     quality: QualityService
     projects: ProjectService
     project_reports: ProjectReportService
+    project_import: ProjectImportService

@@ -4,8 +4,9 @@ project score (项目建设考核) with every point traced to its project and ru
 The score's facts come from the ledger and the progress updates as they stood at the
 quarter's end: the stage then, the investment reported by then, the stretches without an
 update (迟报), and whether a project under construction reported any investment in the
-quarter (数据质量). The 五个一 are read as the ledger has them now. The points themselves
-are `scoring.projects`' pure rules.
+quarter (数据质量); reporting is judged only from the day a project entered the ledger.
+The 五个一 and the ledger's dates (签约, 开工, 入规) are read as the ledger has them now. The
+points themselves are `scoring.projects`' pure rules.
 """
 
 from __future__ import annotations
@@ -146,9 +147,6 @@ class ProjectReportService:
         by_unit: dict[int, list[ProjectFacts]] = defaultdict(list)
         unassigned = []
         for project in projects:
-            since = self._local_day(project.created_at)
-            if since > end:
-                continue  # not on the ledger yet in that quarter
             if project.unit_id is None:
                 unassigned.append(project.name)
                 continue
@@ -179,14 +177,17 @@ class ProjectReportService:
         # Without any reported figure, the ledger's own (an import before updates existed).
         completed = known[-1] if known else (None if amounts else project.completed_yuan)
         since = self._local_day(project.created_at)
+        # Reporting is judged only once the project is on the ledger: a ledger imported today
+        # still earns last year's bonuses, but owes no reports from before it existed here.
+        judged = since <= end
         by_cadres = [r.work_date for r in reports if r.by_person]
         episodes = (
             stale_episodes(by_cadres, since, quarter.start, end, self.rules.stale_days)
-            if stage in OPEN_STAGES
+            if judged and stage in OPEN_STAGES
             else 0
         )
         # Figures an admin imported count as data too; staleness counts only cadres' reports.
-        reported = any(quarter.start <= r.work_date <= end for r in amounts)
+        reported = not judged or any(quarter.start <= r.work_date <= end for r in amounts)
         return ProjectFacts(
             project_id=project.id,
             name=project.name,

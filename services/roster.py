@@ -10,13 +10,10 @@ every accepted row is written in one transaction.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
-import zipfile
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -25,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from services import zh
 from services.clock import Clock
+from services.tables import TableFileError, TableKind, clean, parse_date, read_table
 from storage.models import Role
 from storage.repositories import StoredPerson
 from storage.uow import UnitOfWork, UowFactory
@@ -95,19 +93,19 @@ ROLE_ALIASES: dict[str, Role] = {
     "考核办": Role.ADMIN,
 }
 _ROLE_SEPARATORS = re.compile(r"[,;、|/，；\s]+")
-_HEADER_NOISE = re.compile(r"[（(][^)）]*[)）]|[\s_\-]+")
-_INVISIBLE = "\ufeff\u200b"
-# 2026-11-09, 2026/11/9, 2026.11.9 (one separator throughout) and 2026年11月9日.
-_DATE = re.compile(
-    r"(?P<y>\d{4})\s*(?P<sep>[-/.])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})"
-    r"|(?P<cy>\d{4})\s*年\s*(?P<cm>\d{1,2})\s*月\s*(?P<cd>\d{1,2})\s*日?"
-)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CYCLE_SHOWN = 5  # people (or units) named in a refusal for a supervisor (or unit) loop
-
-
-class RosterFileError(ValueError):
-    """The roster file cannot be read as a whole (format, encoding, header); message in Chinese."""
+ROSTER_TABLE = TableKind(
+    aliases=HEADER_ALIASES,
+    required=REQUIRED_FIELDS,
+    labels=zh.FIELD_LABELS,
+    not_found=zh.FILE_NOT_FOUND,
+    unreadable=zh.FILE_UNREADABLE,
+    empty=zh.FILE_EMPTY,
+    missing_column=zh.MISSING_COLUMN,
+)
+# The roster file cannot be read as a whole (format, encoding, header); message in Chinese.
+RosterFileError = TableFileError
 
 
 class RefusalCode(StrEnum):
@@ -153,9 +151,9 @@ class RosterRow:
     def __post_init__(self) -> None:
         fields = ("roster_id", "name", "unit", "position", "supervisor_id", "role")
         for name in (*fields, "unit_category", "joined_on"):
-            object.__setattr__(self, name, _clean(getattr(self, name)))
+            object.__setattr__(self, name, clean(getattr(self, name)))
         if self.parent_unit is not None:
-            object.__setattr__(self, "parent_unit", _clean(self.parent_unit))
+            object.__setattr__(self, "parent_unit", clean(self.parent_unit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,20 +249,8 @@ def read_roster_file(path: Path) -> list[RosterRow]:
     The first non-blank row is the header; blank rows are skipped; line numbers are the
     file's row numbers. Raises `RosterFileError` for anything that spoils the whole file.
     """
-    path = Path(path)
-    try:
-        with path.open("rb") as file:
-            magic = file.read(8)
-    except FileNotFoundError:
-        raise RosterFileError(zh.FILE_NOT_FOUND.format(path=path)) from None
-    except OSError as exc:
-        raise RosterFileError(zh.FILE_UNREADABLE.format(path=path, error=exc)) from exc
-    suffix = path.suffix.lower()
-    if suffix == ".xls" and not magic.startswith(b"PK"):
-        raise RosterFileError(zh.FILE_OLD_XLS)
-    if suffix in (".xlsx", ".xlsm") or magic.startswith(b"PK\x03\x04"):
-        return _rows_from_table(_xlsx_cells(path))
-    return _rows_from_table(_csv_cells(path.read_bytes()))
+    table = read_table(path, ROSTER_TABLE)
+    return [RosterRow(line=row.line, **row.values) for row in table.rows]
 
 
 def parse_roles(text: str) -> tuple[frozenset[Role], tuple[str, ...]]:
@@ -290,117 +276,8 @@ def roles_value(roles: Iterable[Role | str]) -> str:
     return ",".join(role.value for role in Role if role in wanted)
 
 
-def parse_joined_on(text: str) -> date | None:
-    """The date in a 到岗日期 cell (2026-11-09, 2026/11/9, 2026.11.9, 2026年11月9日), or None."""
-    match = _DATE.fullmatch(text.strip())
-    if match is None:
-        return None
-    names = ("y", "m", "d") if match["y"] else ("cy", "cm", "cd")
-    year, month, day = match.group(*names)
-    try:
-        return date(int(year), int(month), int(day))
-    except ValueError:  # 2026-02-30
-        return None
-
-
-def _clean(value: object) -> str:
-    """A cell as text: stripped, an Excel number id (1001.0) as "1001", a date as 2026-11-09."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip().strip(_INVISIBLE).strip()
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Chinese Excel saves "CSV (逗号分隔)" in GBK; GB18030 is its superset.
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise RosterFileError(zh.FILE_ENCODING) from None
-
-
-def _csv_cells(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    text = _decode(data)
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    # Excel's "Unicode text" export is tab-separated; some locales use ';'.
-    delimiter = max(",\t;", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    yield from enumerate(reader, start=1)
-
-
-def _xlsx_cells(path: Path) -> Iterator[tuple[int, list[object]]]:
-    from openpyxl import load_workbook  # openpyxl is slow to import; only XLSX needs it
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise RosterFileError(zh.FILE_UNREADABLE.format(path=path, error=exc)) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(cells)
-    finally:
-        workbook.close()
-
-
-def _normalize_header(text: str) -> str:
-    return _HEADER_NOISE.sub("", _clean(text)).lower()
-
-
-def _column_map(header: Sequence[object]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        name = HEADER_ALIASES.get(_normalize_header(_clean(cell)))
-        if name is None:
-            continue  # unknown extra columns are allowed (remarks, phone, ...)
-        if name in columns:
-            raise RosterFileError(
-                zh.DUPLICATE_COLUMN.format(
-                    first=_clean(header[columns[name]]),
-                    second=_clean(cell),
-                    label=zh.FIELD_LABELS[name],
-                )
-            )
-        columns[name] = index
-    for name in REQUIRED_FIELDS:
-        if name not in columns:
-            aliases = " / ".join(a for a, f in HEADER_ALIASES.items() if f == name)
-            raise RosterFileError(
-                zh.MISSING_COLUMN.format(label=zh.FIELD_LABELS[name], aliases=aliases)
-            )
-    return columns
-
-
-def _rows_from_table(table: Iterable[tuple[int, Sequence[object]]]) -> list[RosterRow]:
-    columns: dict[str, int] | None = None
-    rows: list[RosterRow] = []
-    for number, cells in table:
-        texts = [_clean(c) for c in cells]
-        if not any(texts):
-            continue
-        if columns is None:
-            columns = _column_map(cells)
-            continue
-        values = {
-            name: texts[index] if index < len(texts) else "" for name, index in columns.items()
-        }
-        rows.append(RosterRow(line=number, **values))
-    if columns is None:
-        raise RosterFileError(zh.FILE_EMPTY)
-    return rows
+# The date in a 到岗日期 cell (2026-11-09, 2026/11/9, 2026.11.9, 2026年11月9日), or None.
+parse_joined_on = parse_date
 
 
 # ---------------------------------------------------------------------------------------------
@@ -834,7 +711,7 @@ async def _create_invites(
     if roster_ids is None:
         people = await uow.people.for_invites(None)
     else:
-        wanted = list(dict.fromkeys(_clean(rid) for rid in roster_ids if _clean(rid)))
+        wanted = list(dict.fromkeys(clean(rid) for rid in roster_ids if clean(rid)))
         found = {row[1]: row for row in await uow.people.for_invites(wanted)}
         batch.unknown = [rid for rid in wanted if rid not in found]
         people = [found[rid] for rid in wanted if rid in found]

@@ -401,6 +401,7 @@ AUDIT_ACTIONS = {
     "fivetwo_replaced": "5+2登记表更新",
     "rating_changed": "等次更改",
     "rating_cap_set": "好等次比例核定",
+    "projects_imported": "项目台账导入",
     "grades_export": "导出考核表",
 }
 

@@ -379,8 +379,10 @@ class Project(Base):
     started_on: Mapped[date | None] = mapped_column(Date)  # 开工(入库)日期
     expected_on: Mapped[date | None] = mapped_column(Date)  # 预计竣工(投产)日期
     above_scale_on: Mapped[date | None] = mapped_column(Date)  # the day it reached 入规
-    key_level: Mapped[str | None] = mapped_column(String(10))  # 省重点 / 市重点
-    investor: Mapped[str | None] = mapped_column(String(10))  # 世界500强 / 中国500强 / 上市公司
+    # scoring.projects.KeyLevel (province 省重点 / city 市重点) and Investor (world500 世界500强 /
+    # china500 中国500强 / listed 上市公司) values.
+    key_level: Mapped[str | None] = mapped_column(String(10))
+    investor: Mapped[str | None] = mapped_column(String(10))
     headquarters: Mapped[bool] = mapped_column(Boolean, default=False)  # 总部经济
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 省领导督办
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

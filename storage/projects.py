@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    LogEntry,
     PendingChoice,
     Person,
     Project,
@@ -313,25 +312,23 @@ class ProjectRepository:
         ]
         for start in range(0, len(added), CHUNK):
             await self.session.execute(insert(ProjectMember), added[start : start + CHUNK])
-        for project_id, (_, removes) in changes.items():
-            if removes:
-                await self.session.execute(
-                    delete(ProjectMember).where(
-                        ProjectMember.project_id == project_id,
-                        ProjectMember.person_id.in_(removes),
+        removed = [
+            (project_id, person_id)
+            for project_id, (_, removes) in changes.items()
+            for person_id in sorted(removes)
+        ]
+        for start in range(0, len(removed), CHUNK):
+            await self.session.execute(
+                delete(ProjectMember).where(
+                    tuple_(ProjectMember.project_id, ProjectMember.person_id).in_(
+                        removed[start : start + CHUNK]
                     )
                 )
+            )
 
     async def add_updates(self, rows: Sequence[ProjectUpdate]) -> None:
         self.session.add_all(rows)
         await self.session.flush()
-
-    async def link_entries(self, links: Mapping[int, int]) -> None:
-        """Entry id → project id."""
-        for entry_id, project_id in links.items():
-            await self.session.execute(
-                update(LogEntry).where(LogEntry.id == entry_id).values(project_id=project_id)
-            )
 
     # -- pending choices -----------------------------------------------------------------------
 

@@ -153,3 +153,17 @@ async def bot(api: object, clock: FrozenClock, db_url: str) -> AsyncIterator[obj
         yield harness
     finally:
         await harness.stop()
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config file for the CLI: a temporary SQLite database, no token in the environment."""
+    monkeypatch.delenv("WORKLOG_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("WORKLOG_DATABASE_URL", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[telegram]\nbot_username = "county_worklog_bot"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/worklog.db"\n',
+        encoding="utf-8",
+    )
+    return path

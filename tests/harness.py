@@ -195,6 +195,20 @@ class BotHarness:
         return await self.rows(InboxUpdate)
 
 
+async def send(bot: BotHarness, user: FakeUser, text: str, **kwargs: Any) -> dict[str, Any]:
+    """Send `text`; the bot's one reply as the user sees it (with its buttons)."""
+    mark = bot.api.mark()
+    bot.api.send_text(user, text, **kwargs)
+    [reply] = await bot.api.wait_for_reply(user.id, since=mark)
+    return reply
+
+
+def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:
+    """The inline keyboard of a bot message as rows of (label, callback data)."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [[(b["text"], b["callback_data"]) for b in row] for row in rows]
+
+
 async def press(
     bot: BotHarness, user: FakeUser, message_id: int, data: str, *, edits: bool = True
 ) -> dict[str, Any]:

@@ -19,19 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "roster_sample.csv"
 
 
-@pytest.fixture
-def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("WORKLOG_TELEGRAM_TOKEN", raising=False)
-    monkeypatch.delenv("WORKLOG_DATABASE_URL", raising=False)
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[telegram]\nbot_username = "county_worklog_bot"\n'
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/worklog.db"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
 def test_init_import_and_invite(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-c", str(config_file), "init"]) == 0
     db = config_file.parent / "data" / "worklog.db"

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from services import zh
 from storage.models import Absence, AuditLog, EntryHistory, LogEntry, Reflection
 from tests.fakebot import FakeUser
-from tests.harness import press
+from tests.harness import buttons, press
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZHANG = FakeUser(id=1001, first_name="伟")
@@ -32,11 +32,6 @@ async def send(bot: Any, user: FakeUser, text: str) -> tuple[int, dict[str, Any]
     update = bot.api.send_text(user, text)
     [reply] = await bot.api.wait_for_reply(user.id, since=mark)
     return update["message"]["message_id"], reply
-
-
-def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [[(b["text"], b["callback_data"]) for b in row] for row in rows]
 
 
 def shown(bot: Any, user: FakeUser, message_id: int) -> dict[str, Any]:
@@ -442,9 +437,7 @@ async def test_backfill_window_and_bad_dates(bot):
 
     _, reply = await send(bot, ZHANG, "/backfill 11-18 参加全县项目推进会\n走访企业")
     wednesday_reply = reply["message_id"]
-    assert reply["text"] == (
-        "已补记 11月18日 2条：\n1. 参加全县项目推进会\n2. 走访企业"
-    )
+    assert reply["text"] == ("已补记 11月18日 2条：\n1. 参加全县项目推进会\n2. 走访企业")
     assert buttons(reply)[0][0][0] == "撤回1"
     _, reply = await send(bot, ZHANG, "/backfill 昨天 参加防汛值班")
     assert reply["text"] == "已补记 11月22日 1条：\n1. 参加防汛值班"
@@ -477,10 +470,7 @@ async def test_backfill_window_and_bad_dates(bot):
 
     # /month marks the late entries; a button on a backfilled entry works like any other.
     [month] = await bot.say(ZHANG, "/month")
-    assert (
-        "— 11-18 周三 2条\n1. 【补记】参加全县项目推进会\n2. 【补记】走访企业"
-        in month
-    )
+    assert "— 11-18 周三 2条\n1. 【补记】参加全县项目推进会\n2. 【补记】走访企业" in month
     backfilled = (await bot.entries("A001"))[0]
     answer = await press(bot, ZHANG, wednesday_reply, f"w:{backfilled.id}")
     assert answer["text"] == "已撤回第1条。"

@@ -18,7 +18,7 @@ from services import zh
 from services.forms import CONVERSATION_IDLE, SUMMARY_LIMIT
 from storage.models import AuditLog, Conversation, FiveTwoForm, LogEntry, MonthlySummary
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.harness import BotHarness, press
+from tests.harness import BotHarness, buttons, press, send
 
 ZHANG = FakeUser(id=1101, first_name="伟")
 LI = FakeUser(id=1102, first_name="娜")
@@ -59,19 +59,6 @@ async def bots(api: FakeBotApi, clock: Any, db_url: str) -> AsyncIterator[Bots]:
         yield holder
     finally:
         await holder.bot.stop()
-
-
-async def send(bot: BotHarness, user: FakeUser, text: str) -> dict[str, Any]:
-    """Send `text`; the bot's one reply as the user sees it (with its buttons)."""
-    mark = bot.api.mark()
-    bot.api.send_text(user, text)
-    [reply] = await bot.api.wait_for_reply(user.id, since=mark)
-    return reply
-
-
-def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [[(b["text"], b["callback_data"]) for b in row] for row in rows]
 
 
 async def office(bot: BotHarness) -> None:

@@ -7,14 +7,13 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import select
 
 from services import zh
 from storage.models import PendingChoice, Project, ProjectMember, ProjectUpdate, Unit
 from tests.fakebot import FakeUser
-from tests.harness import BotHarness, press
+from tests.harness import BotHarness, buttons, press, send
 
 SEC = FakeUser(4001, "秘")  # 项目秘书 of 华新水泥技改项目
 MEMBER = FakeUser(4002, "员")  # member of both 华新 projects
@@ -104,18 +103,6 @@ async def open_ledger(bot: BotHarness) -> dict[str, int]:
             leader="P004",
         ),
     }
-
-
-async def send(bot: BotHarness, user: FakeUser, text: str) -> dict[str, Any]:
-    mark = bot.api.mark()
-    bot.api.send_text(user, text)
-    [reply] = await bot.api.wait_for_reply(user.id, since=mark)
-    return reply
-
-
-def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [[(b["text"], b["callback_data"]) for b in row] for row in rows]
 
 
 async def test_progress_by_alias_and_by_prefix(bot: BotHarness) -> None:

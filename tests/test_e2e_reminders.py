@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from services import zh
 from storage.models import Absence, OutboxMessage, Person, Unit
 from tests.fakebot import FakeUser
-from tests.harness import BotHarness, press
+from tests.harness import BotHarness, buttons, press
 from tests.services_fixtures import SHANGHAI
 
 FRI = date(2026, 11, 20)
@@ -35,11 +35,6 @@ REMINDER_BUTTONS = [
 
 def friday(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, 20, hour, minute, tzinfo=SHANGHAI)
-
-
-def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [[(b["text"], b["callback_data"]) for b in row] for row in rows]
 
 
 def received(bot: BotHarness, user: FakeUser, since: int) -> list[str]:

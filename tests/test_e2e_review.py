@@ -30,7 +30,7 @@ from storage.models import (
     SpotCheckItem,
 )
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.harness import BotHarness, press
+from tests.harness import BotHarness, buttons, press, send
 
 BOSS = FakeUser(2000, "局长")
 SUP = FakeUser(2001, "科长")
@@ -111,19 +111,6 @@ async def audit_since(bot: BotHarness, after: int) -> list[Audit]:
 async def last_audit_id(bot: BotHarness) -> int:
     rows = await bot.rows(AuditLog)
     return rows[-1].id if rows else 0
-
-
-async def send(bot: BotHarness, user: FakeUser, text: str, **kwargs: Any) -> dict[str, Any]:
-    """Send `text`; the bot's one reply as the user sees it (with its buttons)."""
-    mark = bot.api.mark()
-    bot.api.send_text(user, text, **kwargs)
-    [reply] = await bot.api.wait_for_reply(user.id, since=mark)
-    return reply
-
-
-def buttons(message: dict[str, Any]) -> list[list[tuple[str, str]]]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [[(b["text"], b["callback_data"]) for b in row] for row in rows]
 
 
 def review_text(

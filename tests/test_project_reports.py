@@ -201,12 +201,19 @@ async def test_a_past_quarter_reads_the_facts_as_they_stood(env: Env) -> None:
     ids = await seed(env)
     result = await env.services.project_reports.score("2026Q3")
     assert result.to_date is False
-    # Only projects on the ledger by 30 September; 温泉度假区 was still 投产 then (no 入规
-    # bonus, but its silence counts), and nothing signed or started in Q3.
+    # 温泉度假区 was still 投产 then (no 入规 bonus, but its silence counts); nothing was signed
+    # or started in Q3; projects that entered the ledger later owe no reports for Q3.
     by_unit = {u.unit_name: u for u in result.units}
-    assert by_unit[UNIT].projects == 1 and by_unit[OTHER_UNIT].projects == 2
-    huaxin = [(line.rule.value, line.counted) for line in by_unit[UNIT].ranked.score.lines]
-    assert huaxin == [("late_report", -0.1), ("poor_data", -0.1)]
+    assert by_unit[UNIT].projects == 4 and by_unit[OTHER_UNIT].projects == 2
+    lines = [
+        (line.project_id, line.rule.value, line.counted)
+        for line in by_unit[UNIT].ranked.score.lines
+    ]
+    assert lines == [
+        (ids["P2"], "missing_five_ones", -0.1),
+        (ids["P1"], "late_report", -0.1),
+        (ids["P1"], "poor_data", -0.1),
+    ]
     other = {line.project_id: line.rule.value for line in by_unit[OTHER_UNIT].ranked.score.lines}
     assert other[ids["P5"]] == "late_report"
     assert "culture_above_scale" not in other.values()
@@ -239,7 +246,11 @@ async def test_the_ledger_and_score_workbooks(env: Env) -> None:
     assert (road["牵头领导"], road["项目秘书"]) == ("严领导（L01）", "秦秘书（S01）")
     # 光谷 has no secretary and never reported: 50 days since it entered the ledger.
     park = by_name["光谷科创园"]
-    assert (park["项目秘书"], park["未报送天数"], park["是否滞后"]) == (None, 50, "滞后（超过14天）")
+    assert (park["项目秘书"], park["未报送天数"], park["是否滞后"]) == (
+        None,
+        50,
+        "滞后（超过14天）",
+    )
     assert by_name["华新水泥技改项目"]["最近进展"] == "进展"
     scores = openpyxl.load_workbook(
         io.BytesIO(project_score_workbook(await env.services.project_reports.score("2026Q4")))

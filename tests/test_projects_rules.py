@@ -1713,3 +1713,66 @@ def test_rank_units_ties_on_exact_sums() -> None:
     )
     ranked = rank_units([china500_and_culture, three_tenths])
     assert [(r.score.unit_id, r.rank) for r in ranked] == [(1, 1), (2, 1)]
+
+
+# ---------------------------------------------------------------------------
+# [projects] in the configuration file
+# ---------------------------------------------------------------------------
+
+
+def _example_projects() -> dict[str, object]:
+    import tomllib
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "config.example.toml"
+    return dict(tomllib.loads(path.read_text(encoding="utf-8"))["projects"])
+
+
+def test_example_projects_section_names_every_key_and_is_the_defaults() -> None:
+    from dataclasses import fields
+
+    from bot.config import config_from_dict
+    from services.policy import ProjectSettings
+
+    example = _example_projects()
+    assert set(example) == {f.name for f in fields(ProjectRules)} | {"remind_at"}
+    assert config_from_dict({"projects": example}, env={}).projects == ProjectSettings()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"signed_big_yuan": "30亿"}, {"signed_big_yuan": 3_000_000_000}),
+        ({"started_mid_yuan": 600_000_000}, {"started_mid_yuan": 600_000_000}),
+        ({"culture_categories": ["文旅", "文化"]}, {"culture_categories": ("文旅", "文化")}),
+        ({"stale_days": 7, "late_report": 0.2}, {"stale_days": 7, "late_report": 0.2}),
+    ],
+)
+def test_projects_config_sets_the_rules(
+    values: dict[str, object], expected: dict[str, object]
+) -> None:
+    from bot.config import config_from_dict
+
+    rules = config_from_dict({"projects": values}, env={}).projects.rules
+    assert {key: getattr(rules, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"nonsense": 1},
+        {"signed_big_yuan": "很多"},
+        {"signed_big_yuan": -5},
+        {"signed_mid_yuan": "30亿"},  # above signed_big_yuan
+        {"stale_days": 0},
+        {"late_report": -0.1},
+        {"industrial_categories": "工业"},
+        {"remind_at": "25:00"},
+        {"signed_cap": "一分"},
+    ],
+)
+def test_bad_projects_config_is_refused_with_the_key(values: dict[str, object]) -> None:
+    from bot.config import ConfigError, config_from_dict
+
+    with pytest.raises(ConfigError, match="projects"):
+        config_from_dict({"projects": values}, env={})

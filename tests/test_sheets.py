@@ -9,13 +9,12 @@ import openpyxl
 from services import zh
 from services.sheets import CompletenessRow, completeness_workbook
 
-TYPED = ["=HYPERLINK(\"http://evil.example\",\"点这里\")", "+1+1", "http://example.com", "0012"]
+TYPED = ['=HYPERLINK("http://evil.example","点这里")', "+1+1", "http://example.com", "0012"]
 
 
 def test_typed_text_stays_text_in_the_half_year_sheet() -> None:
     rows = [
-        CompletenessRow("县发改委", "0012", name, "=SUM(A1:A9)", 10, 9, 1, 0.9)
-        for name in TYPED
+        CompletenessRow("县发改委", "0012", name, "=SUM(A1:A9)", 10, 9, 1, 0.9) for name in TYPED
     ]
     book = openpyxl.load_workbook(io.BytesIO(completeness_workbook("2026H2 日志公示", rows)))
     summary = book[zh.HALF_YEAR_SUMMARY_SHEET]
