@@ -44,6 +44,7 @@ from services.rating import RatingService
 from services.reminders import ReminderService
 from services.review import ReviewService
 from services.roster import RosterService
+from services.web_access import WebAccessService
 from storage.db import create_engine, session_factory
 from storage.locks import SchedulerLease
 from storage.migrate import upgrade
@@ -111,6 +112,7 @@ def build_services(config: Config, engine: AsyncEngine, clock: Clock | None = No
         projects=ProjectService(uow, clock, policy, entries, config.projects.rules),
         project_reports=ProjectReportService(uow, clock, policy, config.projects.rules),
         project_import=ProjectImportService(uow, clock, config.logging.tz),
+        web_access=WebAccessService(uow, clock, config.web),
     )
     return Wiring(services, uow, extractor, outbox_wake, outbox=config.outbox)
 

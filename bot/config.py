@@ -17,6 +17,7 @@ from services.policy import (
     QualityRules,
     ReviewRules,
     SchedulerRules,
+    WebSettings,
 )
 
 ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
@@ -92,6 +93,7 @@ class Config:
     scoring: ScoringRules = field(default_factory=ScoringRules)
     quality: QualityRules = field(default_factory=QualityRules)
     projects: ProjectSettings = field(default_factory=ProjectSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     log_level: str = "INFO"
 
 
@@ -105,6 +107,7 @@ _SECTIONS: dict[str, type] = {
     "scheduler": SchedulerRules,
     "outbox": OutboxConfig,
     "quality": QualityRules,
+    "web": WebSettings,
 }
 
 
@@ -291,6 +294,15 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
         raise ConfigError("quality.repeat_window_days must be >= 1, copy_window_days >= 0")
     if quality.short_chars < 0 or quality.long_chars < 1:
         raise ConfigError("quality.short_chars must be >= 0 and quality.long_chars >= 1")
+    web_settings = cfg.web
+    if not 0 < web_settings.port < 65536:
+        raise ConfigError("web.port must be between 1 and 65535")
+    if web_settings.login_ttl_minutes < 1 or web_settings.signed_in_days < 1:
+        raise ConfigError("web.login_ttl_minutes and web.signed_in_days must be >= 1")
+    if web_settings.max_body_kb < 1 or web_settings.logins_per_minute < 1:
+        raise ConfigError("web.max_body_kb and web.logins_per_minute must be >= 1")
+    if web_settings.init_data_max_age_seconds < 60:
+        raise ConfigError("web.init_data_max_age_seconds must be >= 60")
     try:
         rules.tz  # noqa: B018 - validates the zone name early
     except Exception as exc:

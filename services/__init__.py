@@ -26,6 +26,7 @@ from services.rating import RatingService
 from services.reminders import ReminderService
 from services.review import ReviewService
 from services.roster import RosterService
+from services.web_access import WebAccessService
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,4 @@ class Services:
     projects: ProjectService
     project_reports: ProjectReportService
     project_import: ProjectImportService
+    web_access: WebAccessService

@@ -40,6 +40,8 @@ LEAVE_FUTURE_DAYS = 180
 LEAVE_MAX_DAYS = 92
 # Commands refuse arguments beyond this; plain messages are never refused, only flagged.
 COMMAND_TEXT_LIMIT = 4000
+# Rows of one web form post: a day's work, not a bulk upload.
+FORM_ROWS_LIMIT = 30
 # The longest 合作者或服务对象 a cadre may type (the column holds 200).
 COLLABORATOR_LIMIT = 100
 # History action of an entry withdrawn because its line was removed from the edited message.
@@ -130,6 +132,11 @@ class EntrySource:
     @classmethod
     def telegram(cls, chat_id: int, message_id: int, sent_at: datetime) -> EntrySource:
         return cls(Channel.TELEGRAM, f"{chat_id}:{message_id}", sent_at)
+
+    @classmethod
+    def web(cls, person_id: int, form_key: str, sent_at: datetime) -> EntrySource:
+        """A web form post: its one-time form key makes a double submit store nothing twice."""
+        return cls(Channel.WEB, f"{person_id}:{form_key}", sent_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,6 +594,20 @@ class EntryService:
                 await self._change(uow, entry, person_id, action, **fields)
             return await self._finish(uow, entry, changed, confirm)
 
+    def backfill_days(self) -> list[date]:
+        """The past days a late entry (补记) may still be written for, latest first."""
+        today = self.today()
+        window = self.policy.rules.backfill_window
+        days = []
+        day = today
+        # The window counts working days; rest days between them may be written for too.
+        while len(days) < 3 * window + 7:
+            day -= timedelta(days=1)
+            if not backfill_allowed(day, today, window, self.policy.calendar):
+                break
+            days.append(day)
+        return days
+
     def resolve_past_date(self, text: str) -> date:
         """Parse a date the cadre typed, refusing future dates with a clear reply."""
         today = self.today()
@@ -636,33 +657,81 @@ class EntryService:
             raise UsageError(zh.REFLECT_USAGE)
         if len(text) > COMMAND_TEXT_LIMIT:
             raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
-        now = self.clock.now()
         day = self.today()
         async with self.uow() as uow:
-            current = await uow.entries.reflection(person_id, day)
-            replaced = False
-            if current is None:
-                await uow.entries.add_reflection(
-                    Reflection(
-                        person_id=person_id,
-                        work_date=day,
-                        text=text,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            elif current.text != text:
-                await uow.audit.record(
-                    now,
-                    "reflection_replaced",
-                    actor_person_id=person_id,
-                    subject_person_id=person_id,
-                    detail={"work_date": day.isoformat(), "before": current.text, "after": text},
-                )
-                current.text = text
-                current.updated_at = now
-                replaced = True
+            replaced = await self._save_reflection(uow, person_id, day, text)
             return await commit(uow, confirm, (day, replaced), self.clock.now())
+
+    async def _save_reflection(self, uow: UnitOfWork, person_id: int, day: date, text: str) -> bool:
+        """Store a day's 心得体会; True when it replaced another text (kept in the audit log)."""
+        now = self.clock.now()
+        current = await uow.entries.reflection(person_id, day)
+        if current is None:
+            await uow.entries.add_reflection(
+                Reflection(
+                    person_id=person_id, work_date=day, text=text, created_at=now, updated_at=now
+                )
+            )
+            return False
+        if current.text == text:
+            return False
+        await uow.audit.record(
+            now,
+            "reflection_replaced",
+            actor_person_id=person_id,
+            subject_person_id=person_id,
+            detail={"work_date": day.isoformat(), "before": current.text, "after": text},
+        )
+        current.text = text
+        current.updated_at = now
+        return True
+
+    async def record_items(
+        self,
+        person_id: int,
+        work_date: date,
+        items: Sequence[tuple[str, EntryKind]],
+        source: EntrySource,
+        reflection: str = "",
+    ) -> Recorded:
+        """Entries typed one per row (the web form), each with its kind, for today or a day
+        inside the backfill window, and the day's 心得体会; all or nothing."""
+        today = self.today()
+        if work_date > today:
+            raise NotAllowed(zh.FUTURE_DATE.format(date=_md(work_date)))
+        if work_date != today and not backfill_allowed(
+            work_date, today, self.policy.rules.backfill_window, self.policy.calendar
+        ):
+            window = self.policy.rules.backfill_window
+            raise NotAllowed(zh.BACKFILL_TOO_OLD.format(window=window, date=_md(work_date)))
+        rows = [(" ".join(clean_text(text).split()), kind) for text, kind in items]
+        rows = [(text, kind) for text, kind in rows if has_content(text)]
+        reflection = clean_text(reflection).strip()
+        if not rows and not has_content(reflection):
+            raise UsageError(zh.EMPTY_MESSAGE)
+        if len(rows) > FORM_ROWS_LIMIT:
+            raise UsageError(zh.TOO_MANY_ROWS.format(limit=FORM_ROWS_LIMIT))
+        if (
+            any(len(text) > COMMAND_TEXT_LIMIT for text, _ in rows)
+            or len(reflection) > COMMAND_TEXT_LIMIT
+        ):
+            raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
+        late = work_date != today
+        async with self.uow() as uow:
+            entries = self._new_entries(
+                person_id, work_date, [text for text, _ in rows], source, late=late
+            )
+            for entry, (_, kind) in zip(entries, rows, strict=True):
+                entry.kind = kind.value
+            projects = await self.link_projects(uow, person_id, entries)
+            if entries and not await uow.entries.insert_numbered(entries):
+                assert source.key is not None
+                existing = await uow.entries.from_source(source.channel, source.key)
+                return Recorded(work_date, _views(existing), late=late, replayed=True)
+            if has_content(reflection):
+                await self._save_reflection(uow, person_id, work_date, reflection)
+            await uow.commit()
+        return Recorded(work_date, _views(entries, projects), late=late)
 
     def is_date(self, text: str) -> bool:
         """Whether a word of a command is a date (so /leave can tell an end date from a reason)."""

@@ -105,3 +105,33 @@ class ProjectSettings:
     rules: ProjectRules = field(default_factory=ProjectRules)
     # The stale-project reminder runs on working days at this local time.
     remind_at: time = time(9, 30)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """[web]: the mobile web page served beside the bot (and alone in local mode)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The address people open (behind a reverse proxy: "https://rizhi.example.gov.cn");
+    # empty: http://host:port.
+    public_url: str = ""
+    # A login link works once, for this long.
+    login_ttl_minutes: int = 15
+    # A signed-in browser stays signed in this long.
+    signed_in_days: int = 14
+    # The Mini App's signed data is refused when older than this.
+    init_data_max_age_seconds: int = 3600
+    # Larger form posts are refused before they are read.
+    max_body_kb: int = 64
+    # Login attempts (links opened, Mini App sign-ins) per client address and minute.
+    logins_per_minute: int = 10
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def secure(self) -> bool:
+        """Cookies are marked Secure when people reach the page over HTTPS."""
+        return self.base_url().startswith("https://")

@@ -23,6 +23,7 @@ from storage.repositories import (
     ReviewRepository,
 )
 from storage.scoring import ScoringRepository
+from storage.web import WebRepository
 
 # Set by the intake while an inbox update is processed: committing the update's work marks
 # that update done in the same transaction, so a replay after a crash never repeats it.
@@ -64,6 +65,7 @@ class UnitOfWork:
         self.forms = FormRepository(session)
         self.scoring = ScoringRepository(session)
         self.projects = ProjectRepository(session)
+        self.web = WebRepository(session)
         return self
 
     async def __aexit__(

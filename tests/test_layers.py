@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = {"bot", "handlers", "services", "storage", "scoring", "scheduler"}
+PROJECT = {"bot", "handlers", "web", "services", "storage", "scoring", "scheduler"}
 
 # What each package may import from the project (besides itself).
 ALLOWED: dict[str, set[str]] = {
     "bot": PROJECT,  # the composition root wires everything
     "handlers": {"services", "scoring"},
+    "web": {"services", "scoring"},
     "scheduler": {"services", "scoring"},
     "services": {"storage", "scoring"},
     "storage": {"scoring"},
@@ -28,6 +29,7 @@ FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "services": {"telegram", "aiohttp", "sqlalchemy"},
     "storage": {"telegram", "aiohttp"},
     "handlers": {"sqlalchemy"},
+    "web": {"sqlalchemy", "telegram"},
     "scheduler": {"sqlalchemy"},
 }
 

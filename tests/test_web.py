@@ -1,0 +1,247 @@
+"""The web page over HTTP (aiohttp's test server, the real services, SQLite and PostgreSQL):
+sign-in by link and by the Mini App's signed data, adding and withdrawing entries, the month,
+and bad input — a forged or replayed link, a missing CSRF token, another person's entry,
+markup in entries, dates outside the window, oversized posts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services import zh
+from services.entries import EntryKind, EntrySource
+from services.policy import WebSettings
+from services.web_access import verify_init_data
+from storage.models import LogEntry, WebSession
+from tests.services_fixtures import Env, at
+from web.app import COOKIE, build_web_app
+
+pytest_plugins = ("tests.services_fixtures",)
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@pytest.fixture
+async def client(env: Env) -> AsyncIterator[TestClient]:
+    app = build_web_app(env.services, WebSettings(logins_per_minute=8), bot_token=TOKEN)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+def path_of(url: str) -> str:
+    return url[url.index("/login/") :]
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def nonce_of(html: str) -> str:
+    match = re.search(r'name="nonce" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+async def sign_in(env: Env, client: TestClient, roster_id: str) -> str:
+    """Open a fresh link as a person would; the day page's HTML."""
+    link = await env.services.web_access.issue_link(roster_id=roster_id)
+    client.session.cookie_jar.clear()
+    page = await client.get(path_of(link.url))
+    assert page.status == 200 and "登录" in await page.text()
+    signed_in = await client.post(path_of(link.url))
+    assert signed_in.status == 200 and str(signed_in.url).endswith("/")
+    return await signed_in.text()
+
+
+async def test_a_link_signs_in_once_and_the_day_page_adds_entries(
+    env: Env, client: TestClient
+) -> None:
+    person = await env.person("W001", "王网页")
+    link = await env.services.web_access.issue_link(roster_id="W001")
+    # Opening the address (or a link preview fetching it) does not use the link up.
+    for _ in range(2):
+        page = await client.get(path_of(link.url))
+        assert page.status == 200
+    signed_in = await client.post(path_of(link.url), allow_redirects=False)
+    assert signed_in.status == 303 and signed_in.headers["Location"] == "/"
+    cookie = signed_in.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http here; public_url https:// adds it
+    day = await client.get("/")
+    html = await day.text()
+    assert day.status == 200 and "王网页" in html and "今天还没有记录" in html
+    # Two rows, the second after hours; the reply is the day page with both.
+    form = {
+        "csrf": csrf_of(html),
+        "nonce": nonce_of(html),
+        "date": "2026-11-20",
+        "item": ["与县发改委对接项目用地问题", "加班整理汇报材料"],
+        "kind": ["regular", "after_hours"],
+        "reflection": "要提前沟通",
+    }
+    saved = await client.post("/entries", data=form)
+    text = await saved.text()
+    assert saved.status == 200 and "已记录11月20日2条。" in text
+    assert "与县发改委对接项目用地问题" in text and "八小时外" in text
+    entries = await env.rows(LogEntry, LogEntry.person_id == person)
+    assert [(e.text, e.kind, e.channel) for e in entries] == [
+        ("与县发改委对接项目用地问题", "regular", "web"),
+        ("加班整理汇报材料", "after_hours", "web"),
+    ]
+    # The bot's /today reads the same log.
+    day_view = await env.services.entries.day(person)
+    assert [e.text for e in day_view.entries] == [e.text for e in entries]
+    assert day_view.reflection == "要提前沟通"
+    # The same form sent twice (a double tap, a reload) stores nothing more.
+    again = await client.post("/entries", data=form)
+    assert zh.WEB_REPLAYED in await again.text()
+    assert await env.count(LogEntry) == 2
+    # The month page shows the day as logged and lists the entries.
+    month = await (await client.get("/month")).text()
+    assert "2026年11月" in month and "加班整理汇报材料" in month
+    assert '<td class="logged"><span class="d">20</span><span class="n">2条</span>' in month
+    # A used link stays used.
+    client.session.cookie_jar.clear()
+    replay = await client.post(path_of(link.url))
+    assert replay.status == 400 and zh.WEB_LINK_USED in await replay.text()
+    assert await env.count(WebSession) == 1
+
+
+async def test_forged_and_expired_links_show_a_page_never_a_session(
+    env: Env, client: TestClient
+) -> None:
+    await env.person("W001", "王网页")
+    forged = await client.post("/login/not-a-real-token")
+    assert forged.status == 400 and zh.WEB_LINK_FORGED in await forged.text()
+    link = await env.services.web_access.issue_link(roster_id="W001")
+    env.clock.advance(minutes=16)
+    expired = await client.post(path_of(link.url))
+    assert expired.status == 400 and zh.WEB_LINK_EXPIRED in await expired.text()
+    assert await env.count(WebSession) == 0
+    page = await client.get("/")
+    assert page.status == 401 and zh.WEB_SIGNED_OUT in await page.text()
+
+
+async def test_posts_without_the_csrf_token_or_with_bad_input_store_nothing(
+    env: Env, client: TestClient
+) -> None:
+    await env.person("W001", "王网页")
+    html = await sign_in(env, client, "W001")
+    base = {"nonce": "n1", "date": "2026-11-20", "item": ["一条记录"], "kind": ["regular"]}
+    for csrf in (None, "", "wrong"):
+        form = dict(base) if csrf is None else {**base, "csrf": csrf}
+        refused = await client.post("/entries", data=form)
+        assert refused.status == 403 and zh.WEB_CSRF in await refused.text()
+    token = csrf_of(html)
+    cases = [
+        ({**base, "date": "2026-11-01"}, "只能补记"),
+        ({**base, "date": "2026-11-21"}, "将来的日期"),
+        ({**base, "date": "not-a-date"}, zh.WEB_BAD_DATE),
+        ({**base, "item": ["   "]}, "内容是空的"),
+        ({**base, "item": ["一件事"] * 31, "kind": []}, zh.TOO_MANY_ROWS.format(limit=30)),
+    ]
+    for form, shown in cases:
+        refused = await client.post("/entries", data={**form, "csrf": token})
+        assert refused.status == 400, form
+        assert shown in await refused.text(), form
+    # 10,000 rows in one post are refused before they are read.
+    flood = await client.post("/entries", data={**base, "csrf": token, "item": ["一件事"] * 10_000})
+    assert flood.status == 413 and zh.WEB_TOO_LARGE in await flood.text()
+    assert await env.count(LogEntry) == 0
+
+
+async def test_markup_in_an_entry_is_shown_as_text(env: Env, client: TestClient) -> None:
+    await env.person("W001", "王网页")
+    html = await sign_in(env, client, "W001")
+    form = {
+        "csrf": csrf_of(html),
+        "nonce": "x",
+        "date": "2026-11-20",
+        "item": ['<script>alert("x")</script>走访<b>企业</b>'],
+        "kind": ["regular"],
+    }
+    page = await (await client.post("/entries", data=form)).text()
+    assert "<script>alert" not in page and "<b>企业</b>" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;走访&lt;b&gt;企业&lt;/b&gt;" in page
+
+
+async def test_only_ones_own_entries_can_be_withdrawn(env: Env, client: TestClient) -> None:
+    other = await env.person("W002", "李别人")
+    await env.person("W001", "王网页")
+    theirs = await env.services.entries.record_items(
+        other,
+        env.services.entries.today(),
+        [("别人的记录", EntryKind.REGULAR)],
+        EntrySource.web(other, "seed", env.clock.now()),
+    )
+    html = await sign_in(env, client, "W001")
+    token = csrf_of(html)
+    refused = await client.post(f"/entries/{theirs.entries[0].id}/withdraw", data={"csrf": token})
+    assert refused.status == 400 and zh.STALE_BUTTON in await refused.text()
+    for bad in ("99999999999", "abc"):
+        missing = await client.post(f"/entries/{bad}/withdraw", data={"csrf": token})
+        assert missing.status in (400, 404)
+    [entry] = await env.rows(LogEntry)
+    assert entry.withdrawn is False
+
+
+def init_data(user_id: int, signed_at: int, token: str = TOKEN, **extra: str) -> str:
+    fields = {"auth_date": str(signed_at), "user": json.dumps({"id": user_id}), **extra}
+    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    return urlencode(fields)
+
+
+async def test_the_mini_app_signs_in_with_telegrams_signed_data(
+    env: Env, client: TestClient
+) -> None:
+    await env.person("W001", "王网页", telegram_user_id=5001)
+    now = int(env.clock.now().timestamp())
+    refused = [
+        (init_data(5001, now, token="999:OTHER"), zh.WEB_APP_DATA_BAD),
+        (init_data(5001, now)[:-2] + "00", zh.WEB_APP_DATA_BAD),
+        ("user=%7B%22id%22%3A5001%7D", zh.WEB_APP_DATA_BAD),
+        (init_data(5001, now - 2 * 3600), zh.WEB_APP_DATA_OLD),
+        (init_data(6001, now), zh.WEB_APP_NOT_BOUND),
+    ]
+    for data, shown in refused:
+        answer = await client.post("/auth/telegram", data={"init_data": data})
+        assert answer.status == 400, data
+        assert shown in await answer.text(), data
+    assert await env.count(WebSession) == 0
+    client.session.cookie_jar.clear()
+    signed_in = await client.post("/auth/telegram", data={"init_data": init_data(5001, now)})
+    assert "王网页" in await signed_in.text()
+    assert (await env.one(WebSession)).via == "telegram"
+
+
+def test_init_data_check_is_telegrams_algorithm() -> None:
+    now = at(20)
+    data = init_data(42, int(now.timestamp()), query_id="AAH", chat_type="sender")
+    assert verify_init_data(data, TOKEN, now, timedelta(hours=1)) == 42
+
+
+async def test_logins_are_rate_limited_and_logout_ends_the_session(
+    env: Env, client: TestClient
+) -> None:
+    await env.person("W001", "王网页")
+    html = await sign_in(env, client, "W001")
+    out = await client.post("/logout", data={"csrf": csrf_of(html)})
+    assert zh.WEB_LOGGED_OUT in await out.text()
+    assert (await client.get("/")).status == 401
+    assert (await env.one(WebSession)).ended_at is not None
+    # Eight sign-in attempts a minute from one address (the fixture's setting), then 429.
+    statuses = [(await client.post("/login/guess")).status for _ in range(8)]
+    assert statuses == [400] * 7 + [429]

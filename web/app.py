@@ -1,0 +1,317 @@
+"""The web page's aiohttp application: sign-in, my day with the add form, my month.
+
+Thin like the Telegram handlers: read the request into plain values, call one use case,
+render its plain data with a Jinja2 template (autoescaped: entry text is never markup).
+Every POST of a signed-in page carries the session's CSRF token; a login link is redeemed
+by a POST from its page, so a link preview fetching the address does not use it up.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from services import Services, zh
+from services.entries import EntryKind, EntrySource
+from services.errors import DomainError
+from services.policy import WebSettings
+from services.web_access import NewSession, Visitor
+
+COOKIE = "worklog_session"
+HERE = Path(__file__).parent
+SERVICES = web.AppKey("services", Services)
+SETTINGS = web.AppKey("settings", WebSettings)
+BOT_TOKEN = web.AppKey("bot_token", str)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+# Pages anyone may open; everything else needs a session.
+PUBLIC = ("/login/", "/app", "/auth/telegram", "/static/")
+MAX_ID = 2**31 - 1
+KIND_OPTIONS = [(kind.value, zh.KIND_LABELS[kind.value]) for kind in EntryKind]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class LoginLimiter:
+    """At most `limit` sign-in attempts per client address in any minute."""
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.clock = clock
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, address: str) -> bool:
+        now = self.clock()
+        recent = self.seen[address]
+        while recent and now - recent[0] > 60:
+            recent.popleft()
+        if len(recent) >= self.limit:
+            return False
+        recent.append(now)
+        return True
+
+
+LIMITER = web.AppKey("limiter", LoginLimiter)
+KINDS = {kind.value: kind for kind in EntryKind}
+
+
+def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
+    page = request.app[TEMPLATES].get_template(template)
+    html = page.render(visitor=request.get("visitor"), kinds=zh.KIND_LABELS, **values)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def message(request: web.Request, text: str, status: int) -> web.Response:
+    return render(request, "message.html", status, title=zh.WEB_TITLE, message=text)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Security headers on every answer; a session for private pages; CSRF on their POSTs."""
+    try:
+        response = await _guarded(request, handler)
+    except web.HTTPRequestEntityTooLarge:
+        response = message(request, zh.WEB_TOO_LARGE, 413)
+    except web.HTTPNotFound:
+        response = message(request, zh.WEB_NOT_FOUND, 404)
+    except DomainError as error:
+        response = message(request, error.reply, 400)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'self' https://web.telegram.org"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # The login token is in the address: never hand it to another site.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(PUBLIC):
+        return await handler(request)
+    services = request.app[SERVICES]
+    visitor = await services.web_access.visitor(request.cookies.get(COOKIE))
+    if visitor is None:
+        return message(request, zh.WEB_SIGNED_OUT, 401)
+    request["visitor"] = visitor
+    if request.method == "POST":
+        form = await request.post()
+        sent = str(form.get("csrf", ""))
+        if not hmac.compare_digest(sent.encode(), visitor.csrf.encode()):
+            return message(request, zh.WEB_CSRF, 403)
+        request["form"] = form
+    return await handler(request)
+
+
+def _signed_in(request: web.Request, started: NewSession) -> web.Response:
+    response = web.HTTPSeeOther("/")
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        COOKIE,
+        started.token,
+        max_age=settings.signed_in_days * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.secure,
+        path="/",
+    )
+    return response
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "?"
+
+
+async def login_page(request: web.Request) -> web.Response:
+    minutes = request.app[SETTINGS].login_ttl_minutes
+    prompt = zh.WEB_LOGIN_CONFIRM.format(minutes=minutes)
+    return render(request, "login.html", title=zh.WEB_TITLE, prompt=prompt)
+
+
+async def login(request: web.Request) -> web.Response:
+    if not request.app[LIMITER].allow(_client(request)):
+        return message(request, zh.WEB_TOO_MANY_LOGINS, 429)
+    started = await request.app[SERVICES].web_access.redeem(request.match_info["token"])
+    return _signed_in(request, started)
+
+
+async def app_page(request: web.Request) -> web.Response:
+    return render(request, "app.html", title=zh.WEB_TITLE)
+
+
+async def app_login(request: web.Request) -> web.Response:
+    if not request.app[LIMITER].allow(_client(request)):
+        return message(request, zh.WEB_TOO_MANY_LOGINS, 429)
+    form = await request.post()
+    access = request.app[SERVICES].web_access
+    started = await access.telegram(str(form.get("init_data", "")), request.app[BOT_TOKEN])
+    return _signed_in(request, started)
+
+
+async def logout(request: web.Request) -> web.Response:
+    await request.app[SERVICES].web_access.logout(request.cookies.get(COOKIE))
+    response = message(request, zh.WEB_LOGGED_OUT, 200)
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+def _md(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+async def day_page(request: web.Request, notice: str = "") -> web.Response:
+    visitor: Visitor = request["visitor"]
+    entries = request.app[SERVICES].entries
+    view = await entries.day(visitor.person_id)
+    today = view.work_date
+    dates = [(today.isoformat(), f"今天 {_md(today)}")] + [
+        (day.isoformat(), f"补记 {_md(day)}") for day in entries.backfill_days()
+    ]
+    return render(
+        request,
+        "day.html",
+        title=zh.WEB_TITLE,
+        page="day",
+        day_label=f"{_md(today)} 星期{zh.WEEKDAYS[today.weekday()]}",
+        entries=view.entries,
+        reflection=view.reflection,
+        dates=dates,
+        kind_options=KIND_OPTIONS,
+        nonce=secrets.token_urlsafe(12),
+        notice=notice,
+    )
+
+
+async def add_entries(request: web.Request) -> web.Response:
+    visitor: Visitor = request["visitor"]
+    form = request["form"]
+    texts = [str(v) for v in form.getall("item", [])]
+    kinds = [str(v) for v in form.getall("kind", [])]
+    try:
+        work_date = date.fromisoformat(str(form.get("date", "")))
+    except ValueError:
+        raise DomainError(zh.WEB_BAD_DATE) from None
+    items = [
+        (text, KINDS.get(kinds[i] if i < len(kinds) else "", EntryKind.REGULAR))
+        for i, text in enumerate(texts)
+    ]
+    nonce = str(form.get("nonce", ""))[:40] or secrets.token_urlsafe(12)
+    source = EntrySource.web(visitor.person_id, nonce, request.app[SERVICES].clock.now())
+    result = await request.app[SERVICES].entries.record_items(
+        visitor.person_id, work_date, items, source, str(form.get("reflection", ""))
+    )
+    if result.replayed:
+        notice = zh.WEB_REPLAYED
+    else:
+        template = zh.WEB_SAVED_LATE if result.late else zh.WEB_SAVED
+        notice = template.format(date=_md(result.work_date), count=len(result.entries))
+    return await day_page(request, notice)
+
+
+async def withdraw(request: web.Request) -> web.Response:
+    visitor: Visitor = request["visitor"]
+    try:
+        entry_id = int(request.match_info["entry_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    if not 0 < entry_id <= MAX_ID:  # ids are 32-bit; PostgreSQL refuses larger numbers
+        raise web.HTTPNotFound()
+    change = await request.app[SERVICES].entries.withdraw(visitor.person_id, entry_id)
+    return await day_page(request, zh.WEB_WITHDRAWN.format(n=change.entry.item_no))
+
+
+async def month_page(request: web.Request) -> web.Response:
+    visitor: Visitor = request["visitor"]
+    services = request.app[SERVICES]
+    view = await services.entries.period(visitor.person_id, "month")
+    today = services.entries.today()
+    working = services.entries.policy.calendar.is_working_day
+    excused = {
+        day for absence in view.absences for day in _days(absence.start_date, absence.end_date)
+    }
+    by_day = view.by_day()
+    counts = {day: sum(1 for e in items if not e.withdrawn) for day, items in by_day.items()}
+    start = view.period.start
+    weeks: list[list[dict[str, Any] | None]] = []
+    for week in calendar.Calendar().monthdatescalendar(start.year, start.month):
+        cells: list[dict[str, Any] | None] = []
+        for day in week:
+            if day.month != start.month:
+                cells.append(None)
+                continue
+            count = counts.get(day, 0)
+            if count:
+                state = "logged"
+            elif day in excused:
+                state = "excused"
+            elif not working(day):
+                state = "rest"
+            elif day < today:
+                state = "missing"
+            else:
+                state = "future"
+            cells.append({"day": day.day, "count": count, "state": state})
+        weeks.append(cells)
+    done = view.completeness
+    rate = "—" if done.expected == 0 else f"{round(done.logged * 100 / done.expected)}%"
+    return render(
+        request,
+        "month.html",
+        title=zh.WEB_TITLE,
+        page="month",
+        month_label=f"{start.year}年{start.month}月",
+        completeness=done,
+        rate=rate,
+        weekdays=[f"{name}" for name in zh.WEEKDAYS],
+        weeks=weeks,
+        days=[(_md(day), items) for day, items in sorted(by_day.items(), reverse=True)],
+    )
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
+
+
+def build_web_app(
+    services: Services, settings: WebSettings, bot_token: str = ""
+) -> web.Application:
+    """The web page on the given services (the bot's own, in the same process)."""
+    app = web.Application(client_max_size=settings.max_body_kb * 1024, middlewares=[guard])
+    app[SERVICES] = services
+    app[SETTINGS] = settings
+    app[BOT_TOKEN] = bot_token
+    app[LIMITER] = LoginLimiter(settings.logins_per_minute)
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app.router.add_get("/", day_page)
+    app.router.add_post("/entries", add_entries)
+    app.router.add_post("/entries/{entry_id}/withdraw", withdraw)
+    app.router.add_get("/month", month_page)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/login/{token}", login_page)
+    app.router.add_post("/login/{token}", login)
+    app.router.add_get("/app", app_page)
+    app.router.add_post("/auth/telegram", app_login)
+    app.router.add_static("/static/", HERE / "static")
+    return app
+
+
+async def start_web(app: web.Application, settings: WebSettings) -> web.AppRunner:
+    """Listen on the configured address; the caller cleans the runner up."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    return runner
