@@ -92,6 +92,24 @@ _STAGE_LOOKUP = _stage_lookup()
 OPEN_STAGES = (Stage.RESERVE, Stage.BUILDING, Stage.PRODUCING)
 
 
+@dataclass(frozen=True)
+class Silence:
+    """How long a project has gone without a progress update."""
+
+    last_update_on: date | None
+    since: date  # the last update, or the day the project entered the ledger
+    days: int
+    stale: bool  # still under way and silent for more than the allowed days (滞后)
+
+
+def silence(
+    stage: Stage, last_update_on: date | None, entered_on: date, today: date, stale_days: int
+) -> Silence:
+    since = last_update_on or entered_on
+    days = (today - since).days
+    return Silence(last_update_on, since, days, stage in OPEN_STAGES and days > stale_days)
+
+
 def parse_stage(text: str) -> Stage | None:
     """The stage a ledger cell or an argument names (投产, 在建项目, 入限, building), or None."""
     return _STAGE_LOOKUP.get(_squeeze(text))

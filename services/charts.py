@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import cache
+from typing import Protocol
 
 import matplotlib
 from matplotlib import font_manager
@@ -35,7 +36,7 @@ from services.entries import LogPolicy, activity_in
 from services.errors import NotAllowed, UsageError
 from services.outbox import Confirm
 from services.review import LOW_COMPLETENESS
-from storage.models import Absence, Person
+from storage.models import Person
 from storage.repositories import PeopleScope
 from storage.uow import UnitOfWork, UowFactory
 
@@ -274,11 +275,24 @@ def laggards_first(bar: TeamBar) -> tuple[float, int, str]:
     return (2.0 if rate is None else rate, -len(bar.completeness.missing), bar.roster_id)
 
 
+class ExcusedSpan(Protocol):
+    """An absence as the heat map needs it (a stored Absence or its AbsenceView)."""
+
+    @property
+    def start_date(self) -> date: ...
+
+    @property
+    def end_date(self) -> date: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
 def heat_days(
     period: Period,
     today: date,
     counts: Mapping[date, int],
-    absences: Sequence[Absence],
+    absences: Sequence[ExcusedSpan],
     is_working_day: Callable[[date], bool],
 ) -> tuple[HeatDay, ...]:
     """Each day of the period with its live entries and how it shows (see DayStatus)."""

@@ -316,7 +316,7 @@ class EntryService:
     ) -> Recorded:
         """Insert the items as entries of `work_date` (by default the day they were sent)."""
         work_date = work_date or self.policy.work_date(source.sent_at)
-        entries = self._new_entries(
+        entries = self.new_entries(
             person_id, work_date, items, source, late=late, attachment=attachment
         )
         projects = await self.link_projects(uow, person_id, entries)
@@ -351,7 +351,7 @@ class EntryService:
         linked = {e.project_id for e in entries if e.project_id}
         return await uow.projects.names(linked)
 
-    def _new_entries(
+    def new_entries(
         self,
         person_id: int,
         work_date: date,
@@ -362,6 +362,7 @@ class EntryService:
         attachment: str | None = None,
         first_part: int = 0,
     ) -> list[LogEntry]:
+        """Unsaved entries for the items, each with its collaborator and overlong flag."""
         now = self.clock.now()
         return [
             LogEntry(
@@ -459,7 +460,7 @@ class EntryService:
                     await self._change(uow, entry, person_id, EDIT_WITHDRAW, withdrawn=True)
                     changed.append(entry)
             if len(items) > len(existing):
-                added = self._new_entries(
+                added = self.new_entries(
                     person_id,
                     work_date,
                     items[len(existing) :],
@@ -718,7 +719,7 @@ class EntryService:
             raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
         late = work_date != today
         async with self.uow() as uow:
-            entries = self._new_entries(
+            entries = self.new_entries(
                 person_id, work_date, [text for text, _ in rows], source, late=late
             )
             for entry, (_, kind) in zip(entries, rows, strict=True):

@@ -30,6 +30,7 @@ from scoring.projects import (
     format_amount,
     rank_units,
     score_unit,
+    silence,
     stale_episodes,
 )
 from services import zh
@@ -118,9 +119,14 @@ class ProjectReportService:
         for row in rows:
             project = row.project
             last = project.last_update_at
-            silent = (today - self._local_day(last or project.created_at)).days
-            stale = Stage(project.stage) in OPEN_STAGES and silent > self.rules.stale_days
-            lines.append(LedgerLine(row, self._local_day(last) if last else None, silent, stale))
+            quiet = silence(
+                Stage(project.stage),
+                self._local_day(last) if last else None,
+                self._local_day(project.created_at),
+                today,
+                self.rules.stale_days,
+            )
+            lines.append(LedgerLine(row, quiet.last_update_on, quiet.days, quiet.stale))
         return Ledger(tuple(lines), today, self.rules.stale_days)
 
     def quarter(self, text: str | None) -> Period:

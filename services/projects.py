@@ -19,21 +19,23 @@ from datetime import date, datetime, timedelta
 from scoring.projects import (
     OPEN_STAGES,
     ProjectRules,
+    Silence,
     Stage,
     find_investment,
     find_reason,
     find_stage,
     format_amount,
+    silence,
     stage_backwards,
 )
-from scoring.text import clean_text, has_content, is_overlong
+from scoring.text import clean_text, has_content
 from services import zh
 from services.clock import Clock
 from services.entries import COMMAND_TEXT_LIMIT, EntryService, EntrySource, LogPolicy
 from services.errors import NotAllowed, NotFound, UsageError
 from services.outbox import Confirm, commit
 from services.reminders import JobOutcome
-from storage.models import Channel, EntryKind, LogEntry, PendingChoice, Project, ProjectUpdate
+from storage.models import Channel, PendingChoice, Project, ProjectUpdate
 from storage.projects import split_aliases
 from storage.uow import UnitOfWork, UowFactory
 
@@ -162,8 +164,16 @@ class ProjectService:
     def today(self) -> date:
         return self.policy.work_date(self.clock.now())
 
-    def _local_day(self, moment: datetime) -> date:
-        return moment.astimezone(self.policy.rules.tz).date()
+    def _silence(self, project: Project, today: date) -> Silence:
+        tz = self.policy.rules.tz
+        last = project.last_update_at
+        return silence(
+            Stage(project.stage),
+            last.astimezone(tz).date() if last else None,
+            project.created_at.astimezone(tz).date(),
+            today,
+            self.rules.stale_days,
+        )
 
     # -- /projects -----------------------------------------------------------------------------
 
@@ -175,8 +185,7 @@ class ProjectService:
             texts = await uow.projects.last_texts([p.id for p in projects])
         cards = []
         for project in projects:
-            last = project.last_update_at
-            silent = (today - self._local_day(last or project.created_at)).days
+            quiet = self._silence(project, today)
             role = (
                 "leader"
                 if project.leader_id == person_id
@@ -192,10 +201,10 @@ class ProjectService:
                     project.planned_yuan,
                     project.completed_yuan,
                     role,
-                    self._local_day(last) if last else None,
+                    quiet.last_update_on,
                     texts.get(project.id),
-                    silent,
-                    Stage(project.stage) in OPEN_STAGES and silent > self.rules.stale_days,
+                    quiet.days,
+                    quiet.stale,
                 )
             )
         # The stale ones first: they are what the cadre should report on.
@@ -283,11 +292,11 @@ class ProjectService:
         source: EntrySource,
         confirm: Confirm[ProgressOutcome] | None,
     ) -> ProgressView:
-        if not await uow.projects.involved(project_id, person_id):
-            name = (await uow.projects.names([project_id])).get(project_id, "")
-            raise NotAllowed(zh.PROGRESS_NOT_MEMBER.format(name=name))
         project = await uow.projects.lock(project_id)
-        assert project is not None
+        if project is None:  # removed from the ledger since the choice was offered
+            raise NotFound(zh.PROGRESS_CHOICE_GONE)
+        if not await uow.projects.involved(project, person_id):
+            raise NotAllowed(zh.PROGRESS_NOT_MEMBER.format(name=project.name))
         stage = Stage(project.stage)
         previous = project.completed_yuan
         if (
@@ -309,22 +318,8 @@ class ProjectService:
             )
         now = self.clock.now()
         work_date = self.policy.work_date(source.sent_at)
-        entry = LogEntry(
-            person_id=person_id,
-            work_date=work_date,
-            text=report.text,
-            kind=EntryKind.REGULAR.value,
-            collaborator=self.policy.extractor.extract(report.text),
-            project_id=project.id,
-            is_late=False,
-            is_overlong=is_overlong(report.text, self.policy.rules.max_item_chars),
-            channel=source.channel.value,
-            source_key=source.key,
-            source_part=0 if source.key is not None else None,
-            withdrawn=False,
-            created_at=now,
-            updated_at=now,
-        )
+        [entry] = self.entries.new_entries(person_id, work_date, [report.text], source)
+        entry.project_id = project.id
         if not await uow.entries.insert_numbered([entry]):
             # The same message reached us twice: show what was stored the first time.
             assert source.key is not None
@@ -399,11 +394,11 @@ class ProjectService:
                 to = project.secretary_id or project.leader_id
                 if to is None:
                     continue
-                last = self._local_day(project.last_update_at or project.created_at)
-                silent = (today - last).days
+                quiet = self._silence(project, today)
                 # One reminder per `days` of silence: the key names the stretch.
-                key = f"project-stale:{project.id}:{last.isoformat()}:{silent // days}"
-                text = zh.PROJECT_STALE_REMINDER.format(name=project.name, days=silent)
+                stretch = quiet.days // days
+                key = f"project-stale:{project.id}:{quiet.since.isoformat()}:{stretch}"
+                text = zh.PROJECT_STALE_REMINDER.format(name=project.name, days=quiet.days)
                 messages.append((key, to, text))
             await uow.outbox.add_to_people(messages, "project-stale", now)
             await uow.projects.drop_choices_before(now - CHOICE_TTL)

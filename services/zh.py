@@ -402,6 +402,8 @@ AUDIT_ACTIONS = {
     "rating_changed": "等次更改",
     "rating_cap_set": "好等次比例核定",
     "projects_imported": "项目台账导入",
+    "web_link_issued": "签发网页登录链接",
+    "web_login": "网页登录",
     "grades_export": "导出考核表",
 }
 

@@ -64,9 +64,6 @@ class ProjectRepository:
 
     # -- one project ---------------------------------------------------------------------------
 
-    async def get(self, project_id: int) -> Project | None:
-        return await self.session.get(Project, project_id)
-
     async def lock(self, project_id: int) -> Project | None:
         """The project, locked until commit on PostgreSQL: two updates of one project (the
         investment may only grow) are decided one after the other. SQLite's units of work
@@ -76,16 +73,13 @@ class ProjectRepository:
             query = query.with_for_update()
         return await self.session.scalar(query)
 
-    async def involved(self, project_id: int, person_id: int) -> bool:
+    async def involved(self, project: Project, person_id: int) -> bool:
         """Whether the person is the project's leader, secretary or one of its members."""
-        project = await self.session.get(Project, project_id)
-        if project is None:
-            return False
         if person_id in (project.leader_id, project.secretary_id):
             return True
         member = await self.session.scalar(
             select(ProjectMember.id).where(
-                ProjectMember.project_id == project_id, ProjectMember.person_id == person_id
+                ProjectMember.project_id == project.id, ProjectMember.person_id == person_id
             )
         )
         return member is not None
@@ -176,11 +170,10 @@ class ProjectRepository:
 
     # -- ledger views --------------------------------------------------------------------------
 
-    async def ledger(self, projects: Sequence[Project] | None = None) -> list[LedgerRow]:
-        """The given projects (default: all, by name) with their 五个一 names, members and
-        last update's text, in a few set-based queries."""
-        if projects is None:
-            projects = list(await self.session.scalars(select(Project).order_by(Project.name)))
+    async def ledger(self) -> list[LedgerRow]:
+        """Every project, by name, with its 五个一 names, members and last update's text, in
+        a few set-based queries."""
+        projects = list(await self.session.scalars(select(Project).order_by(Project.name)))
         ids = [p.id for p in projects]
         people_ids = {pid for p in projects for pid in (p.leader_id, p.secretary_id) if pid}
         members: dict[int, list[tuple[str, str]]] = defaultdict(list)

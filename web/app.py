@@ -22,6 +22,7 @@ import jinja2
 from aiohttp import web
 
 from services import Services, zh
+from services.charts import heat_days
 from services.entries import EntryKind, EntrySource
 from services.errors import DomainError
 from services.policy import WebSettings
@@ -233,34 +234,18 @@ async def month_page(request: web.Request) -> web.Response:
     visitor: Visitor = request["visitor"]
     services = request.app[SERVICES]
     view = await services.entries.period(visitor.person_id, "month")
-    today = services.entries.today()
-    working = services.entries.policy.calendar.is_working_day
-    excused = {
-        day for absence in view.absences for day in _days(absence.start_date, absence.end_date)
-    }
     by_day = view.by_day()
     counts = {day: sum(1 for e in items if not e.withdrawn) for day, items in by_day.items()}
+    working = services.entries.policy.calendar.is_working_day
+    days = {
+        heat.day: heat
+        for heat in heat_days(view.period, services.entries.today(), counts, view.absences, working)
+    }
     start = view.period.start
-    weeks: list[list[dict[str, Any] | None]] = []
-    for week in calendar.Calendar().monthdatescalendar(start.year, start.month):
-        cells: list[dict[str, Any] | None] = []
-        for day in week:
-            if day.month != start.month:
-                cells.append(None)
-                continue
-            count = counts.get(day, 0)
-            if count:
-                state = "logged"
-            elif day in excused:
-                state = "excused"
-            elif not working(day):
-                state = "rest"
-            elif day < today:
-                state = "missing"
-            else:
-                state = "future"
-            cells.append({"day": day.day, "count": count, "state": state})
-        weeks.append(cells)
+    weeks = [
+        [days.get(day) if day.month == start.month else None for day in week]
+        for week in calendar.Calendar().monthdatescalendar(start.year, start.month)
+    ]
     done = view.completeness
     rate = "—" if done.expected == 0 else f"{round(done.logged * 100 / done.expected)}%"
     return render(
@@ -275,10 +260,6 @@ async def month_page(request: web.Request) -> web.Response:
         weeks=weeks,
         days=[(_md(day), items) for day, items in sorted(by_day.items(), reverse=True)],
     )
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
 
 
 def build_web_app(
