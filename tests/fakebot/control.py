@@ -55,6 +55,26 @@ class ControlMixin(UsersMixin):
         sent = [self._control_send_text(item) for item in args["messages"]]
         return {"count": len(sent), "update_ids": [u["update_id"] for u in sent]}
 
+    def _control_sent(self, args: dict[str, Any]) -> dict[str, Any]:
+        """What the bot sent (text or caption, chat, buttons, file name) from call ``since``."""
+        since = int(args.get("since", 0))
+        sent = []
+        for call in self.calls(since=since):  # type: ignore[attr-defined]
+            if not call.method.lower().startswith("send") or call.status != 200:
+                continue
+            params = call.params
+            document = params.get("document") or params.get("photo")
+            sent.append(
+                {
+                    "method": call.method,
+                    "chat_id": params.get("chat_id"),
+                    "text": params.get("text", params.get("caption", "")),
+                    "reply_markup": params.get("reply_markup"),
+                    "file": getattr(document, "filename", None) if document else None,
+                }
+            )
+        return {"next": len(self.calls()), "messages": sent}  # type: ignore[attr-defined]
+
     def _control_stats(self, args: dict[str, Any]) -> dict[str, Any]:
         """``stats``."""
         return self.stats()
