@@ -164,7 +164,7 @@ async def _projects_score(config: Config, quarter: str, out: Path | None) -> int
                 unit=unit.unit_name,
                 total=score.total,
                 bonus=score.bonus,
-                deduction=-score.deduction,
+                deduction=abs(score.deduction),
                 projects=unit.projects,
             )
         )

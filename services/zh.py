@@ -859,7 +859,7 @@ PROJECT_DETAILS = {
     "started_on": "{date}开工",
     "above_scale_on": "{date}入规",
     "planned": "计划投资{amount}",
-    "schedule": "截至季末应完成投资{expected}，已完成{completed}",
+    "schedule": "按时序进度应完成投资{expected}，已完成{completed}",
     "missing": "缺{parts}",
     "episodes": "超过{stale_days}天未报送进展{episodes}次",
     "poor_data": "在建项目本季度未报送完成投资",
@@ -921,7 +921,7 @@ PROJECT_IMPORT_SUMMARY = (
 )
 PROJECT_IMPORT_UPDATES = "阶段或累计完成投资有变化的 {count} 个，已记入项目进展。"
 PROJECT_IMPORT_FIVE_ONES = (
-    "{count} 个项目“五个一”不全（牵头领导、责任单位、工作专班、项目秘书缺项，季度考核扣分）。"
+    "{count} 个项目“五个一”不全（缺牵头领导、责任单位、工作专班或项目秘书，季度考核扣分）。"
 )
 PROJECT_IMPORT_EMPTY_NAME = "第{line}行：项目名称为空"
 PROJECT_IMPORT_DUPLICATE_NAME = (

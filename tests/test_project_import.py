@@ -403,7 +403,7 @@ async def test_sample_imports_cleanly(db: Db) -> None:
     assert report.render() == (
         "项目台账导入完成：新增 5 个，更新 0 个，未变 0 个，未导入 0 行。\n"
         "阶段或累计完成投资有变化的 4 个，已记入项目进展。\n"
-        "1 个项目“五个一”不全（牵头领导、责任单位、工作专班、项目秘书缺项，季度考核扣分）。"
+        "1 个项目“五个一”不全（缺牵头领导、责任单位、工作专班或项目秘书，季度考核扣分）。"
     )
 
 
@@ -1014,6 +1014,8 @@ def test_cli_exports_the_ledger_and_scores_the_quarter(
     assert main([*config, "projects", "score", "2026Q1", "--out", str(scores)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "2026Q1 项目建设考核：3个责任单位"
+    # A unit without deductions reads 减0.00, never 减-0.00.
+    assert any("减0.00" in line for line in out[1:4]) and not any("-0.00" in x for x in out)
     assert out[-1] == f"已写入 {scores}"
     book = openpyxl.load_workbook(scores)
     assert next(book[zh.PROJECT_SCORE_SHEET].values) == zh.PROJECT_SCORE_HEADER

@@ -193,7 +193,7 @@ async def test_the_quarter_to_date_ranks_units_and_traces_every_point(env: Env) 
         ("late_report", -0.1),
     ]
     behind = second.lines[1]
-    assert line_explanation(behind).startswith("截至季末应完成投资8.")
+    assert line_explanation(behind).startswith("按时序进度应完成投资8.")
     assert line_explanation(behind).endswith("已完成8亿元")
 
 
