@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import BotCommand
+from telegram import BotCommand, MenuButtonWebApp, WebAppInfo
 from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
@@ -50,6 +50,7 @@ from storage.locks import SchedulerLease
 from storage.migrate import upgrade
 from storage.projects import split_aliases
 from storage.uow import UnitOfWork, UowFactory
+from web.app import build_web_app, start_web
 
 log = logging.getLogger(__name__)
 
@@ -200,11 +201,19 @@ async def serve(
     stop: asyncio.Event | None = None,
     migrate: bool = True,
 ) -> None:
-    """Run the bot until `stop` is set (or SIGINT/SIGTERM): migrate, replay, poll, process, send."""
+    """Run until `stop` is set (or SIGINT/SIGTERM): migrate, then the bot (replay, poll,
+    process, send), the web page and the scheduled jobs. Without a Telegram token, local mode:
+    the web page and the jobs alone."""
+    local = not config.telegram.token
+    if local and not config.web.enabled:
+        raise ConfigError(
+            "telegram.token is not set and [web] enabled = false: nothing to run. Put the "
+            "token in config.toml [telegram] token or WORKLOG_TELEGRAM_TOKEN, or enable [web]"
+        )
     engine = create_engine(config.database.url, config.database.echo)
     try:
         wiring = build_services(config, engine, clock)
-        app = build_app(config, wiring.services)
+        app = None if local else build_app(config, wiring.services)
         if migrate:
             await upgrade(engine)
         await wiring.load_names()
@@ -215,46 +224,86 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
                 loop.add_signal_handler(sig, stop.set)
+        if app is None:
+            log.warning("%s", zh.WEB_LOCAL_MODE)
+            await _serve_parts(config, wiring, engine, None, stop)
+            return
         try:
             await app.initialize()
         except InvalidToken as exc:
             raise ConfigError("Telegram refused telegram.token (Unauthorized)") from exc
         async with app:
             await app.start()
-            await app.bot.set_my_commands([BotCommand(name, text) for name, text in zh.COMMANDS])
-            intake = Intake(app, wiring.services.inbox, poll_timeout=config.telegram.poll_timeout)
-            intake.start()
-            sender = build_sender(wiring, app)
-            # The loops that end only when told to: the sender and, unless another process
-            # runs them (scheduler.run_jobs = false), the scheduled jobs.
-            loops = [asyncio.create_task(sender.run(), name="outbox-sender")]
-            runner = None
-            if config.scheduler.run_jobs:
-                runner = build_jobs_runner(wiring, config, engine)
-                loops.append(asyncio.create_task(runner.run(), name="scheduler"))
-            else:
-                log.info("scheduler.run_jobs is false: this process runs no scheduled jobs")
-            refresh = asyncio.create_task(_refresh_names(wiring), name="names-refresh")
-            background = [*loops, refresh]
-            log.info("worklog bot @%s is running", app.bot.username)
-            stopper = asyncio.create_task(stop.wait())
-            watched = [*intake.tasks, *loops]
-            await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
-            # The loops end only when told to, or on a refused token; anything else is a bug.
-            ended = [t for t in watched if t.done() and not stopper.done()]
-            stopper.cancel()
-            sender.stop()
-            if runner is not None:
-                runner.stop()
-            await intake.stop()
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await app.stop()
-            if intake.fatal is not None:
-                raise ConfigError("Telegram refused telegram.token (InvalidToken)")
-            if ended:
-                names = ", ".join(t.get_name() for t in ended)
-                raise RuntimeError(f"background task(s) ended unexpectedly: {names}")
+            try:
+                await _announce(app, wiring.services)
+                await _serve_parts(config, wiring, engine, app, stop)
+            finally:
+                await app.stop()
     finally:
         await engine.dispose()
+
+
+async def _announce(app: Application, services: Services) -> None:
+    """The chat's command menu and, when the web page is served over HTTPS (Telegram asks
+    for it), the menu button that opens it as a Mini App."""
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in zh.COMMANDS])
+    url = services.web_access.mini_app_url()
+    if url is not None:
+        await app.bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(zh.WEB_MENU_BUTTON, WebAppInfo(url))
+        )
+
+
+async def _serve_parts(
+    config: Config,
+    wiring: Wiring,
+    engine: AsyncEngine,
+    app: Application | None,
+    stop: asyncio.Event,
+) -> None:
+    """The loops of one process until `stop`: the intake and the sender (with a bot), the
+    scheduled jobs, the web page, the names refresh."""
+    intake = sender = runner = site = None
+    loops: list[asyncio.Task[None]] = []
+    if app is not None:
+        intake = Intake(app, wiring.services.inbox, poll_timeout=config.telegram.poll_timeout)
+        intake.start()
+        sender = build_sender(wiring, app)
+        loops.append(asyncio.create_task(sender.run(), name="outbox-sender"))
+    # Unless another process runs them (scheduler.run_jobs = false), the scheduled jobs.
+    if config.scheduler.run_jobs:
+        runner = build_jobs_runner(wiring, config, engine)
+        loops.append(asyncio.create_task(runner.run(), name="scheduler"))
+    else:
+        log.info("scheduler.run_jobs is false: this process runs no scheduled jobs")
+    if config.web.enabled:
+        token = config.telegram.token
+        site = await start_web(build_web_app(wiring.services, config.web, token), config.web)
+        where = (config.web.host, config.web.port, config.web.base_url())
+        log.info("web page listening on %s:%s, opened as %s", *where)
+    refresh = asyncio.create_task(_refresh_names(wiring), name="names-refresh")
+    background = [*loops, refresh]
+    if app is not None:
+        log.info("worklog bot @%s is running", app.bot.username)
+    stopper = asyncio.create_task(stop.wait())
+    watched = [*(intake.tasks if intake else ()), *loops]
+    await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
+    # The loops end only when told to, or on a refused token; anything else is a bug.
+    ended = [t for t in watched if t.done() and not stopper.done()]
+    stopper.cancel()
+    if sender is not None:
+        sender.stop()
+    if runner is not None:
+        runner.stop()
+    if intake is not None:
+        await intake.stop()
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    if site is not None:
+        await site.cleanup()
+    if intake is not None and intake.fatal is not None:
+        raise ConfigError("Telegram refused telegram.token (InvalidToken)")
+    if ended:
+        names = ", ".join(t.get_name() for t in ended)
+        raise RuntimeError(f"background task(s) ended unexpectedly: {names}")

@@ -1,7 +1,7 @@
 """The operator's command line.
 
-`worklog init | run | roster import | projects import | invite | jobs | calendar | audit |
-score | export | cap`.
+`worklog init | run | roster import | projects import | invite | weblink | jobs | calendar |
+audit | score | export | cap | demo`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init", help="create or upgrade the database (migrations)")
-    sub.add_parser("run", help="run the bot service")
+    sub.add_parser(
+        "run", help="run the bot, the web page and the jobs (no token: web page and jobs only)"
+    )
     roster = sub.add_parser("roster", help="roster of cadres")
     roster_sub = roster.add_subparsers(dest="roster_command", required=True)
     imp = roster_sub.add_parser("import", help="import or update people from CSV or XLSX")
@@ -50,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print single-use invite links")
     invite.add_argument("ids", nargs="*", help="roster ids (工号)")
     invite.add_argument("--unbound", action="store_true", help="every active person not yet bound")
+    weblink = sub.add_parser("weblink", help="print a single-use login link for the web page")
+    weblink.add_argument("ids", nargs="+", help="roster ids (工号)")
     jobs = sub.add_parser("jobs", help="scheduled jobs: list them, or run one now")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     jobs_sub.add_parser("list", help="every job, what it does and when it runs next")
@@ -74,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     cap_set.add_argument("quarter", help="2026Q4")
     cap_set.add_argument("percent", help="0–100, e.g. 70 or 70%%")
     cap_set.add_argument("--reason", default="", help="why (shown in the audit trail)")
+    sub.add_parser(
+        "demo",
+        help="seed a demo county (refused on a real roster) and print web login links",
+    )
     return parser
 
 
@@ -366,6 +374,82 @@ def _calendar(config: Config, year: int) -> int:
     return 0
 
 
+async def _weblink(config: Config, ids: Sequence[str]) -> int:
+    """One login link per 工号 (each issued in its own transaction: an unknown id does not
+    stop the others)."""
+    from services import zh
+    from services.errors import DomainError
+
+    async def issue(services):  # type: ignore[no-untyped-def]
+        failed = 0
+        for roster_id in ids:
+            try:
+                link = await services.web_access.issue_link(roster_id=roster_id, by="cli")
+            except DomainError as exc:
+                print(exc.reply, file=sys.stderr)
+                failed += 1
+                continue
+            expires = link.expires_at.astimezone(config.logging.tz).strftime("%m-%d %H:%M")
+            print(
+                zh.WEBLINK_PRINTED.format(
+                    name=link.name, roster_id=link.roster_id, expires=expires, url=link.url
+                )
+            )
+        return failed
+
+    if not config.web.enabled:
+        print("网页版未开启（[web] enabled = false）", file=sys.stderr)
+        return 2
+    return 1 if await _with_services(config, issue) else 0
+
+
+async def _demo(config: Config, config_path: str | None) -> int:
+    """Seed the demo county (services.demo), then print the web address and one login link
+    each for a cadre, a supervisor and a rater."""
+    import shlex
+
+    from services import zh
+    from services.demo import DemoRefused, DemoService
+
+    async def seed(services):  # type: ignore[no-untyped-def]
+        report = await DemoService.of(services).seed()
+        links = []
+        for role, person in (
+            (zh.DEMO_ROLE_CADRE, report.cadre),
+            (zh.DEMO_ROLE_SUPERVISOR, report.supervisor),
+            (zh.DEMO_ROLE_RATER, report.rater),
+        ):
+            link = await services.web_access.issue_link(roster_id=person.roster_id, by="demo")
+            links.append((role, person, link))
+        return report, links
+
+    try:
+        report, links = await _with_services(config, seed)
+    except DemoRefused as exc:
+        print(exc.reply, file=sys.stderr)
+        return 1
+    print(report.render())
+    print(zh.DEMO_ADDRESS.format(url=config.web.base_url()))
+    print(zh.DEMO_LINKS_HEAD.format(minutes=config.web.login_ttl_minutes))
+    for role, person, link in links:
+        print(
+            zh.DEMO_LINK.format(
+                role=role,
+                name=person.name,
+                roster_id=person.roster_id,
+                unit=person.unit,
+                position=person.position,
+                url=link.url,
+            )
+        )
+    config_option = "" if config_path is None else f"-c {shlex.quote(config_path)} "
+    command = f"worklog {config_option}weblink"
+    print(zh.DEMO_MORE_LINKS.format(command=command, roster_id=report.cadre.roster_id))
+    if not config.web.enabled:
+        print(zh.DEMO_WEB_DISABLED, file=sys.stderr)
+    return 0
+
+
 def _run_service(main: Coroutine[Any, Any, None]) -> None:
     """Run the service on uvloop where it exists: less event-loop overhead per update."""
     try:
@@ -414,6 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_projects_score(config, args.quarter, args.out))
         if args.command == "invite":
             return asyncio.run(_invite(config, args.ids, args.unbound))
+        if args.command == "weblink":
+            return asyncio.run(_weblink(config, args.ids))
         if args.command == "jobs":
             name = getattr(args, "name", None)
             period = getattr(args, "period", None)
@@ -428,6 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_score(config, args.period, args.out))
         if args.command == "cap":
             return asyncio.run(_cap(config, args.unit, args.quarter, args.percent, args.reason))
+        if args.command == "demo":
+            return asyncio.run(_demo(config, args.config))
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2

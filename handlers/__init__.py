@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import cadre, charts, common, forms, projects, rating, review, settings, start
+from handlers import cadre, charts, common, forms, projects, rating, review, settings, start, web
 
 AUTH_GROUP = -1
 
@@ -50,6 +50,8 @@ def register(app: Application) -> None:
         ("fivetwo", forms.cmd_fivetwo),
         ("cancel", forms.cmd_cancel),
         ("settings", settings.cmd_settings),
+        ("weblogin", web.cmd_weblogin),
+        ("app", web.cmd_app),
     ]:
         app.add_handler(CommandHandler(name, callback, filters=private & new))
     app.add_handler(MessageHandler(private & new & filters.COMMAND, cadre.cmd_unknown))

@@ -25,6 +25,7 @@ from storage.models import Person, WebLogin, WebSession
 from storage.uow import UnitOfWork, UowFactory
 
 LOGIN_PATH = "/login/"
+APP_PATH = "/app"  # the Mini App's address, opened from the chat's menu button or /app
 
 
 class LoginRefused(DomainError):
@@ -90,6 +91,13 @@ class WebAccessService:
 
     def base_url(self) -> str:
         return self.settings.base_url()
+
+    def mini_app_url(self) -> str | None:
+        """Where the Mini App opens; None unless the page is served over HTTPS, which
+        Telegram requires of a Web App."""
+        if not self.settings.enabled or not self.settings.secure:
+            return None
+        return f"{self.base_url()}{APP_PATH}"
 
     async def issue_link(
         self, *, roster_id: str | None = None, person_id: int | None = None, by: str = "cli"

@@ -26,6 +26,8 @@ COMMANDS = [
     ("settings", "提醒时间、第二次提醒"),
     ("chart", "本月日志热力图（上级：团队完成率图）"),
     ("projects", "我的项目"),
+    ("weblogin", "网页版登录链接"),
+    ("app", "在 Telegram 里打开网页版"),
     ("progress", "报送项目进展：/progress 项目 内容"),
     ("help", "使用说明"),
 ]
@@ -153,6 +155,8 @@ HELP_CADRE = (
     "/chart [11月] 日志热力图\n"
     "/projects 我的项目\n"
     "/progress 项目 内容  报送项目进展\n"
+    "/weblogin 网页版登录链接（手机浏览器）\n"
+    "/app 在 Telegram 里打开网页版\n"
     "\n"
     "凌晨{rollover}点前发的消息记入前一天。\n"
     "可补记最近{window}个工作日。"
@@ -990,3 +994,34 @@ WEB_LOGGED_OUT = "已退出登录。"
 WEB_LINK_ISSUED = "网页登录链接（{minutes}分钟内有效，只能用一次，请勿转发）：\n{url}"
 WEBLINK_PRINTED = "{name}（{roster_id}）的网页登录链接，{expires} 前有效，只能用一次：\n{url}"
 WEB_LOCAL_MODE = "未配置 Telegram 机器人令牌：以本地模式运行，只提供网页和定时任务。"
+WEB_MENU_BUTTON = "工作日志"
+WEB_APP_BUTTON = "打开工作日志网页"
+WEB_APP_OPEN = "点下面的按钮，在 Telegram 里打开工作日志网页。"
+WEB_APP_NO_HTTPS = (
+    "网页版尚未配置 HTTPS 地址，不能在 Telegram 里直接打开。\n"
+    "请发送 /weblogin 获取登录链接，在手机浏览器中打开。"
+)
+WEB_DISABLED = "网页版未开启，请联系组织部管理员。"
+
+
+# -- 演示: `worklog demo` (services.demo) and its login links (bot.cli) -----------------------
+
+DEMO_REFUSED = (
+    "这个数据库里已有真实花名册（{count}人，如工号「{example}」），演示数据不会写入，数据库未做任何改动。\n"
+    "请为演示另配一个数据库，例如 ./dev demo 使用的 demo.toml（[database] url 指向 demo.db）。"
+)
+DEMO_SEEDED = (
+    "已建立演示单位「{county}」：{units}个单位、{people}人；{start}至{end}工作日志{entries}条，"
+    "心得体会{reflections}篇，请假、出差、培训{absences}次；项目{projects}个（进展{progress}条）；"
+    "本季度已评价{ratings}人。"
+)
+DEMO_TOPPED_UP = "演示数据已存在（{people}人），补充了{start}至{end}的工作日志{entries}条。"
+DEMO_UP_TO_DATE = "演示数据已存在（{people}人），工作日志已是最新。"
+DEMO_ADDRESS = "网页地址：{url}"
+DEMO_LINKS_HEAD = "登录链接（每个只能用一次，{minutes}分钟内有效）："
+DEMO_LINK = "{role}：{name}（{roster_id}，{unit} {position}）\n  {url}"
+DEMO_ROLE_CADRE = "普通干部"
+DEMO_ROLE_SUPERVISOR = "主管领导"
+DEMO_ROLE_RATER = "评价人"
+DEMO_MORE_LINKS = "链接用过或过期后，用「{command} 工号」获取新链接，例如：{command} {roster_id}"
+DEMO_WEB_DISABLED = "注意：配置中 [web] enabled = false，网页不会启动，以上链接打不开。"

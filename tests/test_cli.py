@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from sqlalchemy import text
 
 from bot.cli import main
 from bot.config import ConfigError, config_from_dict, load_config
+from services import zh
 from storage.db import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +56,8 @@ def test_bad_roster_file_is_a_clear_error(
     assert main(["-c", str(config_file), "roster", "import", str(tmp_path / "none.csv")]) == 2
 
 
-def test_run_without_token_names_the_key(config_file: Path) -> None:
+def test_run_without_token_and_web_page_names_the_key(config_file: Path) -> None:
+    config_file.write_text(config_file.read_text() + "[web]\nenabled = false\n")
     result = subprocess.run(
         [sys.executable, "-m", "bot", "-c", str(config_file), "run"],
         cwd=ROOT,
@@ -64,6 +69,40 @@ def test_run_without_token_names_the_key(config_file: Path) -> None:
     assert result.returncode == 2
     assert "telegram.token" in result.stderr
     assert "WORKLOG_TELEGRAM_TOKEN" in result.stderr
+
+
+def test_run_without_token_is_local_mode_and_stops_on_sigterm(config_file: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config_file.write_text(config_file.read_text() + f"[web]\nport = {port}\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    init = [sys.executable, "-m", "bot", "-c", str(config_file), "init"]
+    subprocess.run(init, cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "-c", str(config_file), "run"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        seen = []
+        assert process.stderr is not None
+        for line in process.stderr:
+            seen.append(line)
+            if "web page listening" in line:
+                break
+        log = "".join(seen)
+        assert zh.WEB_LOCAL_MODE in log
+        assert f"web page listening on 127.0.0.1:{port}" in log
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/app.css", timeout=10) as css:
+            assert css.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_config_rejects_unknown_keys_and_takes_secrets_from_env() -> None:

@@ -26,7 +26,7 @@ from services.charts import heat_days
 from services.entries import EntryKind, EntrySource
 from services.errors import DomainError
 from services.policy import WebSettings
-from services.web_access import NewSession, Visitor
+from services.web_access import APP_PATH, NewSession, Visitor
 
 COOKIE = "worklog_session"
 HERE = Path(__file__).parent
@@ -35,7 +35,7 @@ SETTINGS = web.AppKey("settings", WebSettings)
 BOT_TOKEN = web.AppKey("bot_token", str)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 # Pages anyone may open; everything else needs a session.
-PUBLIC = ("/login/", "/app", "/auth/telegram", "/static/")
+PUBLIC = ("/login/", APP_PATH, "/auth/telegram", "/static/")
 MAX_ID = 2**31 - 1
 KIND_OPTIONS = [(kind.value, zh.KIND_LABELS[kind.value]) for kind in EntryKind]
 
@@ -284,7 +284,7 @@ def build_web_app(
     app.router.add_post("/logout", logout)
     app.router.add_get("/login/{token}", login_page)
     app.router.add_post("/login/{token}", login)
-    app.router.add_get("/app", app_page)
+    app.router.add_get(APP_PATH, app_page)
     app.router.add_post("/auth/telegram", app_login)
     app.router.add_static("/static/", HERE / "static")
     return app

@@ -144,6 +144,7 @@ class MethodsMixin(ChatsMixin):
     _blocked: set[int]
     _open_queries: set[str]
     _commands: dict[tuple[str, str], list[dict[str, str]]]
+    menu_button: dict[str, Any]
 
     def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list:
         """The command list set with setMyCommands for a scope and language."""
@@ -237,6 +238,20 @@ class MethodsMixin(ChatsMixin):
         self._commands[key] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
+        return True
+
+    def _api_set_chat_menu_button(self, params: dict[str, Any]) -> bool:
+        """setChatMenuButton (the bot's default button): a Web App button needs an HTTPS URL."""
+        button = params.get("menu_button") or {"type": "default"}
+        if isinstance(button, str):
+            button = json.loads(button)
+        if button.get("type") == "web_app":
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://"):
+                raise bad("BUTTON_URL_INVALID")
+            if not 1 <= len(str(button.get("text", "")).strip()) <= 64:
+                raise bad("BUTTON_TEXT_INVALID")
+        self.menu_button = button
         return True
 
     def _target_chat(self, params: dict[str, Any]) -> dict[str, Any]:

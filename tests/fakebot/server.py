@@ -35,6 +35,7 @@ API_METHODS = (
     "editMessageText",
     "answerCallbackQuery",
     "setMyCommands",
+    "setChatMenuButton",
 )
 
 # Form fields Telegram reads as plain strings; others are JSON-decoded (PTB encodes
@@ -225,6 +226,7 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         self._open_queries: set[str] = set()
         self._blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.menu_button: dict[str, Any] = {"type": "default"}
         # Faults and rate limits.
         self._faults = []
         self._rate_chat = {}
