@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from handlers.render import MESSAGE_LIMIT, Reply, completeness_lines, entry_line, md
-from scoring.dates import Period
 from services import zh
 from services.review import (
     CheckItemView,
@@ -20,20 +19,6 @@ from services.review import (
 # How much of an entry a spot check shows; /review shows the full stored text up to this.
 CHECK_CHARS = 120
 REVIEW_CHARS = 200
-
-
-def period_label(period: Period) -> str:
-    """本月-style wording of a period for headings: 2026年11月, 2026Q4, 2026年."""
-    start = period.start
-    if period.kind == "month":
-        return f"{start.year}年{start.month}月"
-    if period.kind == "year":
-        return f"{start.year}年"
-    if period.kind == "day":
-        return md(start)
-    if period.kind == "week":
-        return f"{md(start)}–{md(period.end)}"
-    return period.label
 
 
 def _rate(value: float | None) -> str:
@@ -51,7 +36,7 @@ def _pager(prefix: str, page: int, pages: int) -> list[tuple[str, str]]:
 
 def team(view: TeamView) -> Reply:
     """/team: one line per report, laggards first; ◀ ▶ when the team spans pages."""
-    lines = [zh.TEAM_HEAD.format(label=period_label(view.period), total=view.total)]
+    lines = [zh.TEAM_HEAD.format(label=zh.period_label(view.period), total=view.total)]
     if view.to_date:
         lines.append(zh.TEAM_TO_DATE.format(today=view.logged_today))
     for n, row in enumerate(view.rows, start=view.offset + 1):
@@ -74,7 +59,7 @@ def team(view: TeamView) -> Reply:
 def review(view: ReviewView) -> Reply:
     """/review: one page of a report's log, every evidence mark shown."""
     p = view.person
-    label = period_label(view.period)
+    label = zh.period_label(view.period)
     if view.as_file:
         return zh.REVIEW_FILE.format(name=p.name, label=label, count=view.total), None
     head = [
@@ -111,7 +96,7 @@ def review(view: ReviewView) -> Reply:
 
 def review_caption(view: ReviewView) -> str:
     return zh.REVIEW_FILE_CAPTION.format(
-        name=view.person.name, label=period_label(view.period), count=view.total
+        name=view.person.name, label=zh.period_label(view.period), count=view.total
     )
 
 
@@ -138,7 +123,9 @@ def _check_line(item: CheckItemView) -> str:
 def check(view: CheckView) -> Reply:
     """/check: the sampled entries, each with 👍 / 👎."""
     whom = zh.CHECK_WHOM.format(name=view.subject) if view.subject else ""
-    head = zh.CHECK_HEAD.format(label=period_label(view.period), whom=whom, count=len(view.items))
+    head = zh.CHECK_HEAD.format(
+        label=zh.period_label(view.period), whom=whom, count=len(view.items)
+    )
     if view.candidates:  # a redraw after a button does not repeat the pool size
         head += zh.CHECK_POOL.format(candidates=view.candidates)
     lines = [head, *(_check_line(item) for item in view.items), zh.CHECK_FOOT]
@@ -178,7 +165,7 @@ def _comment_lines(comments: tuple[CommentView, ...]) -> list[str]:
 
 
 def comments(view: CommentsView) -> Reply:
-    label = period_label(view.period)
+    label = zh.period_label(view.period)
     head = (
         zh.COMMENTS_OWN_HEAD.format(label=label)
         if view.own

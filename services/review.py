@@ -407,14 +407,21 @@ class ReviewService:
             return await self._review(uow, viewer_id, person, period, 0, confirm)
 
     async def review_page(
-        self, viewer_id: int, person_id: int, period_label: str, page: int
+        self,
+        viewer_id: int,
+        person_id: int,
+        period_label: str | None,
+        page: int,
+        *,
+        as_file: bool = True,
     ) -> ReviewView:
-        """Another page of a review (◀ ▶); access is checked again."""
+        """Another page of a review (◀ ▶, or the web page's drill-down); access is checked
+        again. `as_file=False` pages even a long period (a web page has no file to send)."""
         period = self._period(period_label)
         async with self.uow() as uow:
             viewer = await self.viewer(uow, viewer_id)
             person = await self._still_within(uow, viewer, READ, "review", person_id)
-            return await self._review(uow, viewer_id, person, period, page, None)
+            return await self._review(uow, viewer_id, person, period, page, None, as_file)
 
     async def _review(
         self,
@@ -424,13 +431,14 @@ class ReviewService:
         period: Period,
         page: int,
         confirm: Confirm[ReviewView] | None,
+        file_allowed: bool = True,
     ) -> ReviewView:
         today = self.today()
         entries = await uow.entries.for_review(person.id, period.start, period.end)
         absences = await uow.entries.absences(person.id, period.start, period.end)
         logged = {e.work_date for e in entries if not e.withdrawn}
         completeness = self.policy.completeness(period, logged, absences, today)
-        as_file = len(entries) > self.rules.review_file_over
+        as_file = file_allowed and len(entries) > self.rules.review_file_over
         size = self.rules.review_page_size
         pages = _pages(len(entries), size)
         page = min(max(page, 0), pages - 1)

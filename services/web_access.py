@@ -21,7 +21,7 @@ from services import zh
 from services.clock import Clock
 from services.errors import DomainError, NotFound
 from services.policy import WebSettings
-from storage.models import Person, WebLogin, WebSession
+from storage.models import Person, Role, WebLogin, WebSession
 from storage.uow import UnitOfWork, UowFactory
 
 LOGIN_PATH = "/login/"
@@ -48,6 +48,8 @@ class Visitor:
     name: str
     unit_name: str
     csrf: str
+    supervises: bool = False  # has direct reports: the team pages
+    rater: bool = False  # the 好/较好/一般/差 ratings page
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,11 @@ class WebAccessService:
             person = await uow.people.get(browser.person_id)
             if person is None or not person.active:
                 return None
-            return Visitor(person.id, person.name, person.unit.name, browser.csrf)
+            supervises = await uow.people.has_reports(person.id) > 0
+            rater = Role.RATER in person.role_set
+            return Visitor(
+                person.id, person.name, person.unit.name, browser.csrf, supervises, rater
+            )
 
     async def logout(self, token: str | None) -> None:
         if not token:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 KIND_LABELS = {
     "regular": "日常工作",
     "other": "其他工作",
@@ -1025,3 +1027,19 @@ DEMO_ROLE_SUPERVISOR = "主管领导"
 DEMO_ROLE_RATER = "评价人"
 DEMO_MORE_LINKS = "链接用过或过期后，用「{command} 工号」获取新链接，例如：{command} {roster_id}"
 DEMO_WEB_DISABLED = "注意：配置中 [web] enabled = false，网页不会启动，以上链接打不开。"
+WEB_TEAM_TITLE = "我的团队"
+WEB_PERIODS = [("本周", "本周"), ("本月", "本月"), ("上月", "上月"), ("本季度", "本季度")]
+
+
+def period_label(period: Any) -> str:
+    """本月-style wording of a scoring.dates.Period for headings: 2026年11月, 2026Q4, 2026年."""
+    start, end = period.start, period.end
+    if period.kind == "month":
+        return f"{start.year}年{start.month}月"
+    if period.kind == "year":
+        return f"{start.year}年"
+    if period.kind == "day":
+        return f"{start.month}月{start.day}日"
+    if period.kind == "week":
+        return f"{start.month}月{start.day}日–{end.month}月{end.day}日"
+    return str(period.label)

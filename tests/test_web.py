@@ -145,15 +145,15 @@ async def test_posts_without_the_csrf_token_or_with_bad_input_store_nothing(
         assert refused.status == 403 and zh.WEB_CSRF in await refused.text()
     token = csrf_of(html)
     cases = [
-        ({**base, "date": "2026-11-01"}, "只能补记"),
-        ({**base, "date": "2026-11-21"}, "将来的日期"),
-        ({**base, "date": "not-a-date"}, zh.WEB_BAD_DATE),
-        ({**base, "item": ["   "]}, "内容是空的"),
-        ({**base, "item": ["一件事"] * 31, "kind": []}, zh.TOO_MANY_ROWS.format(limit=30)),
+        ({**base, "date": "2026-11-01"}, "只能补记", 403),
+        ({**base, "date": "2026-11-21"}, "将来的日期", 403),
+        ({**base, "date": "not-a-date"}, zh.WEB_BAD_DATE, 400),
+        ({**base, "item": ["   "]}, "内容是空的", 400),
+        ({**base, "item": ["一件事"] * 31, "kind": []}, zh.TOO_MANY_ROWS.format(limit=30), 400),
     ]
-    for form, shown in cases:
+    for form, shown, status in cases:
         refused = await client.post("/entries", data={**form, "csrf": token})
-        assert refused.status == 400, form
+        assert refused.status == status, form
         assert shown in await refused.text(), form
     # 10,000 rows in one post are refused before they are read.
     flood = await client.post("/entries", data={**base, "csrf": token, "item": ["一件事"] * 10_000})
@@ -188,10 +188,10 @@ async def test_only_ones_own_entries_can_be_withdrawn(env: Env, client: TestClie
     html = await sign_in(env, client, "W001")
     token = csrf_of(html)
     refused = await client.post(f"/entries/{theirs.entries[0].id}/withdraw", data={"csrf": token})
-    assert refused.status == 400 and zh.STALE_BUTTON in await refused.text()
+    assert refused.status == 404 and zh.STALE_BUTTON in await refused.text()
     for bad in ("99999999999", "abc"):
         missing = await client.post(f"/entries/{bad}/withdraw", data={"csrf": token})
-        assert missing.status in (400, 404)
+        assert missing.status == 404
     [entry] = await env.rows(LogEntry)
     assert entry.withdrawn is False
 
@@ -245,3 +245,59 @@ async def test_logins_are_rate_limited_and_logout_ends_the_session(
     # Eight sign-in attempts a minute from one address (the fixture's setting), then 429.
     statuses = [(await client.post("/login/guess")).status for _ in range(8)]
     assert statuses == [400] * 7 + [429]
+
+
+async def record(env: Env, person_id: int, *texts: str) -> None:
+    await env.services.entries.record_items(
+        person_id,
+        env.services.entries.today(),
+        [(text, EntryKind.REGULAR) for text in texts],
+        EntrySource.web(person_id, f"seed-{person_id}-{texts[0]}", env.clock.now()),
+    )
+
+
+async def test_a_supervisor_reads_the_team_and_a_reports_entries_as_in_the_bot(
+    env: Env, client: TestClient
+) -> None:
+    boss = await env.person("B001", "赵主任")
+    report = await env.person("R001", "钱科员", supervisor_id=boss)
+    idle = await env.person("R002", "孙科员", supervisor_id=boss)
+    stranger = await env.person("S001", "周外人")
+    await record(env, report, "起草<b>年度</b>总结", "走访企业2家")
+    await record(env, stranger, "别人的秘密")
+
+    html = await sign_in(env, client, "B001")
+    assert 'href="/team"' in html  # the nav shows the team to a supervisor
+    team = await client.get("/team")
+    page = await team.text()
+    assert team.status == 200
+    assert page.index("孙科员") < page.index("钱科员")  # laggards first
+    assert f'href="/team/{report}?period=' in page and "今天未记" in page
+
+    drill = await client.get(f"/team/{report}?period=本月")
+    text = await drill.text()
+    assert drill.status == 200
+    assert "起草&lt;b&gt;年度&lt;/b&gt;总结" in text and "走访企业2家" in text
+    reads = await env.audit("read")
+    assert sorted((r.actor_person_id, r.subject_person_id, r.command) for r in reads) == sorted(
+        [(boss, report, "team"), (boss, idle, "team"), (boss, report, "review")]
+    )
+
+    # Someone else's log: refused, recorded, nothing shown.
+    refused = await client.get(f"/team/{stranger}")
+    body = await refused.text()
+    assert refused.status == 403 and "别人的秘密" not in body and zh.LOST_REACH in body
+    [attempt] = await env.audit("read_refused")
+    assert (attempt.actor_person_id, attempt.subject_person_id) == (boss, stranger)
+    for bad in ("0", "abc", "99999999999"):
+        assert (await client.get(f"/team/{bad}")).status == 404
+    # A period word the page does not offer falls back to this month.
+    assert (await client.get(f"/team/{report}?period=<script>")).status == 200
+
+
+async def test_a_cadre_without_reports_has_no_team(env: Env, client: TestClient) -> None:
+    await env.person("W001", "王网页")
+    html = await sign_in(env, client, "W001")
+    assert 'href="/team"' not in html
+    answer = await client.get("/team")
+    assert answer.status == 403 and zh.NO_REPORTS in await answer.text()

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -24,7 +25,7 @@ from aiohttp import web
 from services import Services, zh
 from services.charts import heat_days
 from services.entries import EntryKind, EntrySource
-from services.errors import DomainError
+from services.errors import DomainError, NotAllowed, NotFound
 from services.policy import WebSettings
 from services.web_access import APP_PATH, NewSession, Visitor
 
@@ -67,7 +68,7 @@ KINDS = {kind.value: kind for kind in EntryKind}
 
 def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
     page = request.app[TEMPLATES].get_template(template)
-    html = page.render(visitor=request.get("visitor"), kinds=zh.KIND_LABELS, **values)
+    html = page.render(visitor=request.get("visitor"), kinds=zh.KIND_LABELS, zh=zh, **values)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
@@ -84,6 +85,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = message(request, zh.WEB_TOO_LARGE, 413)
     except web.HTTPNotFound:
         response = message(request, zh.WEB_NOT_FOUND, 404)
+    except NotAllowed as error:
+        response = message(request, error.reply, 403)
+    except NotFound as error:
+        response = message(request, error.reply, 404)
     except DomainError as error:
         response = message(request, error.reply, 400)
     response.headers["Content-Security-Policy"] = (
@@ -220,12 +225,7 @@ async def add_entries(request: web.Request) -> web.Response:
 
 async def withdraw(request: web.Request) -> web.Response:
     visitor: Visitor = request["visitor"]
-    try:
-        entry_id = int(request.match_info["entry_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    if not 0 < entry_id <= MAX_ID:  # ids are 32-bit; PostgreSQL refuses larger numbers
-        raise web.HTTPNotFound()
+    entry_id = _entry_id(request)
     change = await request.app[SERVICES].entries.withdraw(visitor.person_id, entry_id)
     return await day_page(request, zh.WEB_WITHDRAWN.format(n=change.entry.item_no))
 
@@ -262,6 +262,95 @@ async def month_page(request: web.Request) -> web.Response:
     )
 
 
+def _period_links(request: web.Request, path: str, current: str) -> list[tuple[str, str, bool]]:
+    """The period choices of a supervisor's page: (label, address, chosen)."""
+    return [
+        (label, f"{path}?{urlencode({'period': word})}", word == current)
+        for word, label in zh.WEB_PERIODS
+    ]
+
+
+def _page_number(request: web.Request) -> int:
+    try:
+        return min(max(int(request.query.get("page", "1")) - 1, 0), MAX_ID)
+    except ValueError:
+        return 0
+
+
+def _period_word(request: web.Request) -> str:
+    word = request.query.get("period", "本月")
+    return word if word in dict(zh.WEB_PERIODS) else "本月"
+
+
+async def team_page(request: web.Request) -> web.Response:
+    """A supervisor's direct reports over a period, laggards first (as /team)."""
+    visitor: Visitor = request["visitor"]
+    word = _period_word(request)
+    view = await request.app[SERVICES].review.team(visitor.person_id, word, _page_number(request))
+    rows = [
+        (row, "—" if row.completeness.rate is None else f"{round(row.completeness.rate * 100)}%")
+        for row in view.rows
+    ]
+    query = {"period": word}
+    return render(
+        request,
+        "team.html",
+        title=zh.WEB_TEAM_TITLE,
+        page="team",
+        view=view,
+        rows=rows,
+        periods=_period_links(request, "/team", word),
+        query=urlencode(query),
+        prev=f"/team?{urlencode({**query, 'page': view.page})}" if view.page > 0 else "",
+        next=f"/team?{urlencode({**query, 'page': view.page + 2})}"
+        if view.page + 1 < view.pages
+        else "",
+    )
+
+
+async def report_page(request: web.Request) -> web.Response:
+    """One report's entries over a period (as /review), access checked and recorded."""
+    visitor: Visitor = request["visitor"]
+    person_id = _entry_id(request, "person_id")
+    word = _period_word(request)
+    view = await request.app[SERVICES].review.review_page(
+        visitor.person_id, person_id, word, _page_number(request), as_file=False
+    )
+    done = view.completeness
+    rate = "—" if done.rate is None else f"{round(done.rate * 100)}%"
+    path = f"/team/{person_id}"
+    by_day: dict[date, list[Any]] = {}
+    for item in view.entries:
+        by_day.setdefault(item.entry.work_date, []).append(item)
+    query = {"period": word}
+    return render(
+        request,
+        "report.html",
+        title=view.person.name,
+        page="team",
+        view=view,
+        rate=rate,
+        missing=[_md(day) for day in done.missing],
+        days=[(_md(day), items) for day, items in by_day.items()],
+        periods=_period_links(request, path, word),
+        prev=f"{path}?{urlencode({**query, 'page': view.page})}" if view.page > 0 else "",
+        next=f"{path}?{urlencode({**query, 'page': view.page + 2})}"
+        if view.page + 1 < view.pages
+        else "",
+    )
+
+
+def _entry_id(request: web.Request, key: str = "entry_id") -> int:
+    """A row id from the address; anything but a 32-bit positive number is no such page."""
+    try:
+        value = int(request.match_info[key])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    if not 0 < value <= MAX_ID:  # ids are 32-bit; PostgreSQL refuses larger numbers
+        raise web.HTTPNotFound()
+    return value
+
+
 def build_web_app(
     services: Services, settings: WebSettings, bot_token: str = ""
 ) -> web.Application:
@@ -281,6 +370,8 @@ def build_web_app(
     app.router.add_post("/entries", add_entries)
     app.router.add_post("/entries/{entry_id}/withdraw", withdraw)
     app.router.add_get("/month", month_page)
+    app.router.add_get("/team", team_page)
+    app.router.add_get("/team/{person_id}", report_page)
     app.router.add_post("/logout", logout)
     app.router.add_get("/login/{token}", login_page)
     app.router.add_post("/login/{token}", login)
