@@ -7,6 +7,7 @@ use case serves Telegram, the web page and the CLI, which differ only in the `En
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -222,6 +223,25 @@ class AbsenceView:
     @classmethod
     def of(cls, absence: Absence) -> AbsenceView:
         return cls(absence.start_date, absence.end_date, absence.reason, absence.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    """One change of an entry: when, what kind of change, the fields before and after."""
+
+    at: datetime
+    action: str  # edit / kind / collaborator / withdraw / restore / edit_withdraw
+    before: Mapping[str, object]
+    after: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class EntryDetail:
+    """One of a cadre's own entries with its whole history (the web page's entry page)."""
+
+    entry: EntryView
+    editable: bool  # inside the backfill window and not withdrawn
+    history: tuple[HistoryLine, ...]
 
 
 @dataclass(frozen=True)
@@ -595,6 +615,59 @@ class EntryService:
                 await self._change(uow, entry, person_id, action, **fields)
             return await self._finish(uow, entry, changed, confirm)
 
+    async def detail(self, person_id: int, entry_id: int) -> EntryDetail:
+        """One's own entry with its history; someone else's entry is no such entry."""
+        async with self.uow() as uow:
+            entry = await uow.entries.get(entry_id)
+            if entry is None or entry.person_id != person_id:
+                raise NotFound(zh.STALE_BUTTON)
+            rows = await uow.entries.history(entry.id)
+            projects = await uow.projects.names({entry.project_id} if entry.project_id else set())
+            view = EntryView.of(entry, projects)
+        history = tuple(
+            HistoryLine(row.changed_at, row.action, json.loads(row.before), json.loads(row.after))
+            for row in rows
+        )
+        editable = not view.withdrawn and self.policy.editable(view.work_date, self.today())
+        return EntryDetail(view, editable, history)
+
+    async def edit(
+        self,
+        person_id: int,
+        entry_id: int,
+        text: str,
+        kind: EntryKind,
+        collaborator: str,
+        shown_collaborator: str,
+    ) -> EntryChange:
+        """Change an entry's text, kind and collaborator at once (the web page's edit form),
+        each change in the history. A new text finds its own collaborator; the form's value
+        wins only when the cadre changed it from the one shown (`shown_collaborator`)."""
+        text = _one_line(text)
+        if not has_content(text):
+            raise UsageError(zh.WEB_EDIT_EMPTY)
+        if len(text) > COMMAND_TEXT_LIMIT:
+            raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
+        wanted = _one_line(collaborator) or None
+        if wanted is not None and len(wanted) > COLLABORATOR_LIMIT:
+            raise UsageError(zh.WEB_COLLABORATOR_TOO_LONG.format(limit=COLLABORATOR_LIMIT))
+        async with self.uow() as uow:
+            entry = await self._own_entry(uow, person_id, entry_id)
+            if entry.withdrawn:
+                raise NotAllowed(zh.ENTRY_IS_WITHDRAWN.format(n=entry.item_no))
+            changed = False
+            if entry.text != text:
+                await self._change(uow, entry, person_id, "edit", text=text)
+                changed = True
+            if entry.kind != kind.value:
+                await self._change(uow, entry, person_id, "kind", kind=kind.value)
+                changed = True
+            touched = wanted != (_one_line(shown_collaborator) or None)
+            if touched and entry.collaborator != wanted:
+                await self._change(uow, entry, person_id, "collaborator", collaborator=wanted)
+                changed = True
+            return await self._finish(uow, entry, changed)
+
     def backfill_days(self) -> list[date]:
         """The past days a late entry (补记) may still be written for, latest first."""
         today = self.today()
@@ -790,7 +863,9 @@ class EntryService:
         async with self.uow() as uow:
             entries = await uow.entries.for_range(person_id, today, today)
             reflection = await uow.entries.reflection(person_id, today)
-        return DayView(today, _views(entries), None if reflection is None else reflection.text)
+            projects = await uow.projects.names({e.project_id for e in entries if e.project_id})
+        text = None if reflection is None else reflection.text
+        return DayView(today, _views(entries, projects), text)
 
     async def period(self, person_id: int, kind: str) -> PeriodView:
         """The cadre's entries over the current week or month, with completeness up to today."""

@@ -1043,3 +1043,16 @@ def period_label(period: Any) -> str:
     if period.kind == "week":
         return f"{start.month}月{start.day}日–{end.month}月{end.day}日"
     return str(period.label)
+WEB_EDIT_EMPTY = "内容是空的，请填写后再保存；不要这条可以点「撤回」。"
+WEB_COLLABORATOR_TOO_LONG = "合作者或服务对象太长（超过{limit}字）。"
+WEB_EDITED = "已修改第{n}条。"
+WEB_UNCHANGED = "没有改动。"
+WEB_HISTORY_ACTIONS = {
+    "edit": "修改内容",
+    "kind": "修改类别",
+    "collaborator": "修改合作者",
+    "withdraw": "撤回",
+    "edit_withdraw": "撤回（消息编辑删去此行）",
+    "restore": "恢复",
+}
+WEB_BAD_KIND = "类别不对，请从列表中选择。"

@@ -580,6 +580,15 @@ class EntryRepository(_Repository):
             )
         )
 
+    async def history(self, entry_id: int) -> Sequence[EntryHistory]:
+        """Every change of an entry, oldest first."""
+        rows = await self.session.scalars(
+            select(EntryHistory)
+            .where(EntryHistory.entry_id == entry_id)
+            .order_by(EntryHistory.changed_at, EntryHistory.id)
+        )
+        return rows.all()
+
     async def last_actions(self, entry_ids: Sequence[int]) -> dict[int, str]:
         """The latest history action of each entry that has one."""
         if not entry_ids:

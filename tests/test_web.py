@@ -301,3 +301,62 @@ async def test_a_cadre_without_reports_has_no_team(env: Env, client: TestClient)
     assert 'href="/team"' not in html
     answer = await client.get("/team")
     assert answer.status == 403 and zh.NO_REPORTS in await answer.text()
+
+
+async def test_an_entry_is_edited_on_its_page_and_its_history_shown(
+    env: Env, client: TestClient
+) -> None:
+    me = await env.person("W001", "王网页")
+    other = await env.person("W002", "李别人")
+    await record(env, me, "与县发改委对接项目用地")
+    await record(env, other, "别人的记录")
+    mine, theirs = sorted(await env.rows(LogEntry), key=lambda e: e.person_id != me)
+    html = await sign_in(env, client, "W001")
+    assert f'href="/entries/{mine.id}"' in html
+    token = csrf_of(html)
+
+    page = await (await client.get(f"/entries/{mine.id}")).text()
+    assert "没有修改过" in page and "保存修改" in page
+    form = {
+        "csrf": token,
+        "text": "与县自然资源局对接<项目>用地",
+        "kind": "other",
+        "collaborator": "县自然资源局",
+        "shown_collaborator": "",
+    }
+    edited = await client.post(f"/entries/{mine.id}", data=form)
+    text = await edited.text()
+    assert edited.status == 200 and zh.WEB_EDITED.format(n=1) in text
+    assert "与县自然资源局对接&lt;项目&gt;用地" in text and "修改内容" in text
+    stored = await env.one(LogEntry, LogEntry.id == mine.id)
+    assert (stored.text, stored.kind, stored.collaborator) == (
+        "与县自然资源局对接<项目>用地",
+        "other",
+        "县自然资源局",
+    )
+    again = await client.post(f"/entries/{mine.id}", data=form)
+    assert zh.WEB_UNCHANGED in await again.text()
+
+    # Someone else's entry, a blank text, an unknown kind, a missing token: refused, unchanged.
+    refusals = [
+        (f"/entries/{theirs.id}", {**form, "text": "篡改"}, 404),
+        (f"/entries/{mine.id}", {**form, "text": "  "}, 400),
+        (f"/entries/{mine.id}", {**form, "kind": "boss"}, 400),
+        (f"/entries/{mine.id}", {**form, "csrf": "", "text": "无令牌"}, 403),
+        (f"/entries/{mine.id}", {**form, "collaborator": "长" * 101}, 400),
+    ]
+    for path, data, status in refusals:
+        assert (await client.post(path, data=data)).status == status, data
+    assert (await client.get(f"/entries/{theirs.id}")).status == 404
+    assert (await env.one(LogEntry, LogEntry.id == theirs.id)).text == "别人的记录"
+    assert (await env.one(LogEntry, LogEntry.id == mine.id)).text == "与县自然资源局对接<项目>用地"
+
+    # Withdrawn: the page keeps the history and offers no form.
+    await client.post(f"/entries/{mine.id}/withdraw", data={"csrf": token})
+    page = await (await client.get(f"/entries/{mine.id}")).text()
+    assert "保存修改" not in page and "已撤回" in page and "撤回" in page
+    history = page[page.index('<ol class="history">') :]
+    # The new text brought its collaborator with it (the extractor), so no change of its own.
+    labels = re.findall(r'<span class="meta">\S+ \S+ ([^<]+)</span>', history)
+    assert labels == ["修改内容", "修改类别", "撤回"]
+    assert "合作者：县发改委 → 县自然资源局" in history

@@ -230,6 +230,42 @@ async def withdraw(request: web.Request) -> web.Response:
     return await day_page(request, zh.WEB_WITHDRAWN.format(n=change.entry.item_no))
 
 
+async def entry_page(request: web.Request, notice: str = "", status: int = 200) -> web.Response:
+    """One's own entry: the edit form while it may be changed, and every change made."""
+    visitor: Visitor = request["visitor"]
+    services = request.app[SERVICES]
+    detail = await services.entries.detail(visitor.person_id, _entry_id(request))
+    return render(
+        request,
+        "entry.html",
+        status,
+        title=zh.WEB_TITLE,
+        page="day",
+        detail=detail,
+        kind_options=KIND_OPTIONS,
+        tz=services.rules.tz,
+        notice=notice,
+    )
+
+
+async def edit_entry(request: web.Request) -> web.Response:
+    visitor: Visitor = request["visitor"]
+    form = request["form"]
+    kind = KINDS.get(str(form.get("kind", "")))
+    if kind is None:
+        raise DomainError(zh.WEB_BAD_KIND)
+    change = await request.app[SERVICES].entries.edit(
+        visitor.person_id,
+        _entry_id(request),
+        str(form.get("text", "")),
+        kind,
+        str(form.get("collaborator", "")),
+        str(form.get("shown_collaborator", "")),
+    )
+    notice = zh.WEB_EDITED.format(n=change.entry.item_no) if change.changed else zh.WEB_UNCHANGED
+    return await entry_page(request, notice)
+
+
 async def month_page(request: web.Request) -> web.Response:
     visitor: Visitor = request["visitor"]
     services = request.app[SERVICES]
@@ -368,6 +404,8 @@ def build_web_app(
     )
     app.router.add_get("/", day_page)
     app.router.add_post("/entries", add_entries)
+    app.router.add_get("/entries/{entry_id}", entry_page)
+    app.router.add_post("/entries/{entry_id}", edit_entry)
     app.router.add_post("/entries/{entry_id}/withdraw", withdraw)
     app.router.add_get("/month", month_page)
     app.router.add_get("/team", team_page)
