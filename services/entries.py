@@ -226,6 +226,17 @@ class AbsenceView:
 
 
 @dataclass(frozen=True, slots=True)
+class FormRow:
+    """One row of the web page's add form: the item, its kind, and optionally the cadre's
+    own choice of collaborator and project (otherwise found in the text, as in the chat)."""
+
+    text: str
+    kind: EntryKind = EntryKind.REGULAR
+    collaborator: str = ""
+    project_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryLine:
     """One change of an entry: when, what kind of change, the fields before and after."""
 
@@ -764,12 +775,13 @@ class EntryService:
         self,
         person_id: int,
         work_date: date,
-        items: Sequence[tuple[str, EntryKind]],
+        items: Sequence[FormRow],
         source: EntrySource,
         reflection: str = "",
     ) -> Recorded:
-        """Entries typed one per row (the web form), each with its kind, for today or a day
-        inside the backfill window, and the day's 心得体会; all or nothing."""
+        """Entries typed one per row (the web form), each with its kind, collaborator and
+        project, for today or a day inside the backfill window, and the day's 心得体会; all
+        or nothing. A project must be one of the cadre's own."""
         today = self.today()
         if work_date > today:
             raise NotAllowed(zh.FUTURE_DATE.format(date=_md(work_date)))
@@ -778,26 +790,38 @@ class EntryService:
         ):
             window = self.policy.rules.backfill_window
             raise NotAllowed(zh.BACKFILL_TOO_OLD.format(window=window, date=_md(work_date)))
-        rows = [(" ".join(clean_text(text).split()), kind) for text, kind in items]
-        rows = [(text, kind) for text, kind in rows if has_content(text)]
+        rows = [
+            FormRow(_one_line(row.text), row.kind, _one_line(row.collaborator), row.project_id)
+            for row in items
+        ]
+        rows = [row for row in rows if has_content(row.text)]
         reflection = clean_text(reflection).strip()
         if not rows and not has_content(reflection):
             raise UsageError(zh.EMPTY_MESSAGE)
         if len(rows) > FORM_ROWS_LIMIT:
             raise UsageError(zh.TOO_MANY_ROWS.format(limit=FORM_ROWS_LIMIT))
         if (
-            any(len(text) > COMMAND_TEXT_LIMIT for text, _ in rows)
+            any(len(row.text) > COMMAND_TEXT_LIMIT for row in rows)
             or len(reflection) > COMMAND_TEXT_LIMIT
         ):
             raise UsageError(zh.TOO_LONG_COMMAND.format(limit=COMMAND_TEXT_LIMIT))
+        if any(len(row.collaborator) > COLLABORATOR_LIMIT for row in rows):
+            raise UsageError(zh.WEB_COLLABORATOR_TOO_LONG.format(limit=COLLABORATOR_LIMIT))
         late = work_date != today
+        chosen = {row.project_id for row in rows if row.project_id is not None}
         async with self.uow() as uow:
+            if chosen - await uow.projects.involving_ids(person_id, chosen):
+                raise NotAllowed(zh.WEB_PROJECT_NOT_YOURS)
             entries = self.new_entries(
-                person_id, work_date, [text for text, _ in rows], source, late=late
+                person_id, work_date, [row.text for row in rows], source, late=late
             )
-            for entry, (_, kind) in zip(entries, rows, strict=True):
-                entry.kind = kind.value
-            projects = await self.link_projects(uow, person_id, entries)
+            for entry, row in zip(entries, rows, strict=True):
+                entry.kind = row.kind.value
+                entry.project_id = row.project_id
+                if row.collaborator:
+                    entry.collaborator = row.collaborator
+            await self.link_projects(uow, person_id, entries)
+            projects = await uow.projects.names({e.project_id for e in entries if e.project_id})
             if entries and not await uow.entries.insert_numbered(entries):
                 assert source.key is not None
                 existing = await uow.entries.from_source(source.channel, source.key)
@@ -806,6 +830,14 @@ class EntryService:
                 await self._save_reflection(uow, person_id, work_date, reflection)
             await uow.commit()
         return Recorded(work_date, _views(entries, projects), late=late)
+
+    async def suggest_collaborators(self, text: str, limit: int = 10) -> list[tuple[str, str]]:
+        """Units and people from the roster matching what was typed: (value, unit) pairs."""
+        text = _one_line(text)[:COLLABORATOR_LIMIT]
+        if not has_content(text):
+            return []
+        async with self.uow() as uow:
+            return await uow.people.suggest(text, limit)
 
     def is_date(self, text: str) -> bool:
         """Whether a word of a command is a date (so /leave can tell an end date from a reason)."""

@@ -1056,3 +1056,4 @@ WEB_HISTORY_ACTIONS = {
     "restore": "恢复",
 }
 WEB_BAD_KIND = "类别不对，请从列表中选择。"
+WEB_PROJECT_NOT_YOURS = "只能关联您参与的项目，请从列表中选择。"

@@ -23,7 +23,7 @@ from storage.models import (
     ProjectUpdate,
     Unit,
 )
-from storage.repositories import CHUNK, _dialect
+from storage.repositories import CHUNK, _dialect, like_pattern
 
 ALIAS_SEPARATOR = ";"
 
@@ -126,7 +126,7 @@ class ProjectRepository:
     async def named_like(self, text: str) -> list[Project]:
         """Projects whose name or one of whose aliases starts with `text` (case-insensitive
         where it matters: ASCII names)."""
-        pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = like_pattern(text)
         rows = await self.session.scalars(
             select(Project)
             .where(

@@ -112,6 +112,11 @@ class Reach:
         return allowed & Person.active & (Person.id != self.viewer_id)
 
 
+def like_pattern(text: str) -> str:
+    """`text` for a LIKE pattern with escape character backslash: its wildcards taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @dataclass(frozen=True, slots=True)
 class PersonCard:
     """Who someone is, as lists and headings show them."""
@@ -251,6 +256,26 @@ class PeopleRepository(_Repository):
             )
         ).first()
         return None if row is None else PersonCard(*row)
+
+    async def suggest(self, text: str, limit: int) -> list[tuple[str, str]]:
+        """Collaborator suggestions for what a cadre started typing: units whose name holds
+        `text`, then active people whose name starts with it; (value, the unit) pairs."""
+        pattern = like_pattern(text)
+        units = await self.session.scalars(
+            select(Unit.name)
+            .where(Unit.name.like(f"%{pattern}%", escape="\\"))
+            .order_by(func.length(Unit.name), Unit.name)
+            .limit(limit)
+        )
+        people = await self.session.execute(
+            select(Person.name, Unit.name)
+            .join(Unit, Unit.id == Person.unit_id)
+            .where(Person.active, Person.name.like(f"{pattern}%", escape="\\"))
+            .order_by(func.length(Person.name), Person.name, Unit.name)
+            .limit(limit)
+        )
+        found = [(name, "单位") for name in units] + [(name, unit) for name, unit in people]
+        return found[:limit]
 
     async def matching_anyone(self, text: str) -> list[int]:
         """Ids of everyone with this roster id or name, for the audit trail of a refusal."""

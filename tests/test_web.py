@@ -18,10 +18,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services import zh
-from services.entries import EntryKind, EntrySource
+from services.entries import EntrySource, FormRow
 from services.policy import WebSettings
 from services.web_access import verify_init_data
-from storage.models import LogEntry, WebSession
+from storage.models import LogEntry, Project, ProjectMember, WebSession
 from tests.services_fixtures import Env, at
 from web.app import COOKIE, build_web_app
 
@@ -182,7 +182,7 @@ async def test_only_ones_own_entries_can_be_withdrawn(env: Env, client: TestClie
     theirs = await env.services.entries.record_items(
         other,
         env.services.entries.today(),
-        [("别人的记录", EntryKind.REGULAR)],
+        [FormRow("别人的记录")],
         EntrySource.web(other, "seed", env.clock.now()),
     )
     html = await sign_in(env, client, "W001")
@@ -251,7 +251,7 @@ async def record(env: Env, person_id: int, *texts: str) -> None:
     await env.services.entries.record_items(
         person_id,
         env.services.entries.today(),
-        [(text, EntryKind.REGULAR) for text in texts],
+        [FormRow(text) for text in texts],
         EntrySource.web(person_id, f"seed-{person_id}-{texts[0]}", env.clock.now()),
     )
 
@@ -360,3 +360,71 @@ async def test_an_entry_is_edited_on_its_page_and_its_history_shown(
     labels = re.findall(r'<span class="meta">\S+ \S+ ([^<]+)</span>', history)
     assert labels == ["修改内容", "修改类别", "撤回"]
     assert "合作者：县发改委 → 县自然资源局" in history
+
+
+async def add_project(env: Env, name: str, member: int | None) -> int:
+    now = env.clock.now()
+    row = {"name": name, "aliases": "", "category": "工业", "stage": "building",
+           "created_at": now, "updated_at": now}  # fmt: skip
+    await env.insert_rows(Project, [row])
+    project = await env.one(Project, Project.name == name)
+    if member is not None:
+        await env.insert_rows(ProjectMember, [{"project_id": project.id, "person_id": member}])
+    return int(project.id)
+
+
+async def test_the_add_form_picks_a_project_and_a_collaborator_per_row(
+    env: Env, client: TestClient
+) -> None:
+    me = await env.person("W001", "王网页")
+    mine = await add_project(env, "华新技改扩能项目", me)
+    foreign = await add_project(env, "别家物流园", None)
+    html = await sign_in(env, client, "W001")
+    assert f'<option value="{mine}">项目：华新技改扩能项目</option>' in html
+    assert "别家物流园" not in html
+    base = {"csrf": csrf_of(html), "date": "2026-11-20"}
+
+    saved = await client.post(
+        "/entries",
+        data=[
+            *base.items(), ("nonce", "p1"),
+            ("item", "现场协调设备进场"), ("kind", "regular"), ("with", "县工信局"),
+            ("project", str(mine)),
+            ("item", "参加理论学习"), ("kind", "other"), ("with", ""), ("project", ""),
+        ],
+    )  # fmt: skip
+    assert zh.WEB_SAVED.format(date="11月20日", count=2) in await saved.text()
+    first, second = sorted(await env.rows(LogEntry), key=lambda e: e.item_no)
+    assert (first.project_id, first.collaborator) == (mine, "县工信局")
+    assert (second.project_id, second.kind) == (None, "other")
+
+    # A project the cadre is not on, a made-up or huge id: refused, nothing stored.
+    for bad in (str(foreign), "999999", "99999999999", "x"):
+        refused = await client.post(
+            "/entries",
+            data=[*base.items(), ("nonce", f"bad{bad}"), ("item", "伪造"), ("project", bad)],
+        )
+        assert refused.status == 403, bad
+        assert zh.WEB_PROJECT_NOT_YOURS in await refused.text()
+    assert await env.count(LogEntry) == 2
+
+
+async def test_collaborator_suggestions_come_from_the_roster(
+    env: Env, client: TestClient
+) -> None:
+    await env.person("W001", "王网页")
+    await env.person("W002", "王小明", unit="县发改委")
+    await env.person("W003", "王退休", active=False)
+    await env.person("W004", "李%号")
+    assert (await client.get("/people?q=王")).status == 401  # only when signed in
+    await sign_in(env, client, "W001")
+
+    found = await (await client.get("/people?q=王")).json()
+    assert {"value": "王小明", "unit": "县发改委"} in found
+    assert all(item["value"] != "王退休" for item in found)
+    units = await (await client.get("/people?q=发改")).json()
+    assert units == [{"value": "县发改委", "unit": "单位"}]
+    assert await (await client.get("/people?q=%")).json() == []  # a wildcard is a character
+    assert [i["value"] for i in await (await client.get("/people?q=李%")).json()] == ["李%号"]
+    assert await (await client.get("/people?q=")).json() == []
+    assert await (await client.get("/people?q=" + "长" * 500)).json() == []

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from services import Services, zh
 from services.charts import heat_days
-from services.entries import EntryKind, EntrySource
+from services.entries import EntryKind, EntrySource, FormRow
 from services.errors import DomainError, NotAllowed, NotFound
 from services.policy import WebSettings
 from services.web_access import APP_PATH, NewSession, Visitor
@@ -178,6 +178,7 @@ async def day_page(request: web.Request, notice: str = "") -> web.Response:
     visitor: Visitor = request["visitor"]
     entries = request.app[SERVICES].entries
     view = await entries.day(visitor.person_id)
+    projects = (await request.app[SERVICES].projects.mine(visitor.person_id)).projects
     today = view.work_date
     dates = [(today.isoformat(), f"今天 {_md(today)}")] + [
         (day.isoformat(), f"补记 {_md(day)}") for day in entries.backfill_days()
@@ -192,28 +193,51 @@ async def day_page(request: web.Request, notice: str = "") -> web.Response:
         reflection=view.reflection,
         dates=dates,
         kind_options=KIND_OPTIONS,
+        projects=[(card.id, card.name) for card in projects],
         nonce=secrets.token_urlsafe(12),
         notice=notice,
     )
+
+
+def _project_id(text: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        raise NotAllowed(zh.WEB_PROJECT_NOT_YOURS)
+    return int(text)
 
 
 async def add_entries(request: web.Request) -> web.Response:
     visitor: Visitor = request["visitor"]
     form = request["form"]
     texts = [str(v) for v in form.getall("item", [])]
-    kinds = [str(v) for v in form.getall("kind", [])]
+    # Each row posts its fields; a row's missing field (an old page, a hand-made post) is
+    # the default.
+    columns = {
+        name: [str(v) for v in form.getall(name, [])] for name in ("kind", "with", "project")
+    }
+
+    def cell(name: str, i: int) -> str:
+        values = columns[name]
+        return values[i] if i < len(values) else ""
+
     try:
         work_date = date.fromisoformat(str(form.get("date", "")))
     except ValueError:
         raise DomainError(zh.WEB_BAD_DATE) from None
-    items = [
-        (text, KINDS.get(kinds[i] if i < len(kinds) else "", EntryKind.REGULAR))
+    rows = [
+        FormRow(
+            text,
+            KINDS.get(cell("kind", i), EntryKind.REGULAR),
+            cell("with", i),
+            _project_id(cell("project", i)) if text.strip() else None,
+        )
         for i, text in enumerate(texts)
     ]
     nonce = str(form.get("nonce", ""))[:40] or secrets.token_urlsafe(12)
     source = EntrySource.web(visitor.person_id, nonce, request.app[SERVICES].clock.now())
     result = await request.app[SERVICES].entries.record_items(
-        visitor.person_id, work_date, items, source, str(form.get("reflection", ""))
+        visitor.person_id, work_date, rows, source, str(form.get("reflection", ""))
     )
     if result.replayed:
         notice = zh.WEB_REPLAYED
@@ -221,6 +245,12 @@ async def add_entries(request: web.Request) -> web.Response:
         template = zh.WEB_SAVED_LATE if result.late else zh.WEB_SAVED
         notice = template.format(date=_md(result.work_date), count=len(result.entries))
     return await day_page(request, notice)
+
+
+async def suggest_people(request: web.Request) -> web.Response:
+    """Collaborator suggestions for the add and edit forms (the page's JS asks as one types)."""
+    found = await request.app[SERVICES].entries.suggest_collaborators(request.query.get("q", ""))
+    return web.json_response([{"value": value, "unit": unit} for value, unit in found])
 
 
 async def withdraw(request: web.Request) -> web.Response:
@@ -408,6 +438,7 @@ def build_web_app(
     app.router.add_post("/entries/{entry_id}", edit_entry)
     app.router.add_post("/entries/{entry_id}/withdraw", withdraw)
     app.router.add_get("/month", month_page)
+    app.router.add_get("/people", suggest_people)
     app.router.add_get("/team", team_page)
     app.router.add_get("/team/{person_id}", report_page)
     app.router.add_post("/logout", logout)
