@@ -16,15 +16,7 @@ from services.sheets import grades_workbook
 
 
 def rated(view: RatingView) -> Reply:
-    person, grade = view.person, view.rating.word
-    names = {"name": person.name, "unit": person.unit_name, "quarter": view.quarter}
-    if view.previous is None:
-        text = zh.RATE_SAVED.format(grade=grade, **names)
-    elif view.previous is view.rating:
-        text = zh.RATE_UNCHANGED.format(grade=grade, **names)
-    else:
-        text = zh.RATE_CHANGED.format(before=view.previous.word, grade=grade, **names)
-    return text + "\n" + zh.quota_line(view.quota), None
+    return zh.rated(view), None
 
 
 def quotas(view: QuotaView) -> Reply:

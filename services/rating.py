@@ -32,7 +32,8 @@ from services.periods import period_asked
 from services.review import Ground, ReviewService
 from storage.models import Person, RatingCap, Role
 from storage.models import Rating as RatingRow
-from storage.repositories import PersonCard
+from storage.repositories import PeopleScope, PersonCard
+from storage.scoring import GradedPerson
 from storage.uow import UnitOfWork, UowFactory
 
 RATE_GROUNDS = frozenset({Ground.UNITS})
@@ -64,6 +65,16 @@ class RatingView:
 class QuotaView:
     quarter: str
     units: tuple[UnitQuota, ...]
+
+
+@dataclass(frozen=True)
+class RatingSheet:
+    """The web page's ratings: every unit's quota, and one unit's cadres with their rating."""
+
+    quarter: str
+    units: tuple[UnitQuota, ...]
+    unit_id: int | None  # the unit whose cadres are listed
+    people: tuple[tuple[GradedPerson, Rating | None], ...]
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,28 @@ class RatingService:
             unit_ids = await uow.people.unit_subtree(rater.unit_id)
             view = QuotaView(quarter, tuple(await self._quotas(uow, unit_ids, quarter)))
             return await commit(uow, confirm, view, self.clock.now())
+
+    async def sheet(self, viewer_id: int, unit_id: int | None = None) -> RatingSheet:
+        """This quarter's quotas of the rater's units and one unit's cadres (the first by
+        name unless `unit_id` names another of them) with the rating each has."""
+        quarter = self.quarter(None).label
+        async with self.uow() as uow:
+            rater = await self._rater(uow, viewer_id)
+            unit_ids = await uow.people.unit_subtree(rater.unit_id)
+            if unit_id is not None and unit_id not in unit_ids:
+                raise NotAllowed(zh.WEB_NOT_YOUR_UNIT)
+            units = tuple(await self._quotas(uow, unit_ids, quarter))
+            shown = unit_id if unit_id is not None else (units[0].unit_id if units else None)
+            if shown is None:
+                return RatingSheet(quarter, units, None, ())
+            scope = PeopleScope(unit_ids=(shown,), active_only=True)
+            people = [p for p in await uow.scoring.people(scope) if p.id != viewer_id]
+            grades = await uow.scoring.ratings_in(scope, [quarter])
+        rows = tuple(
+            (person, Rating(grades[person.id][quarter]) if person.id in grades else None)
+            for person in people
+        )
+        return RatingSheet(quarter, units, shown, rows)
 
     async def _quotas(self, uow: UnitOfWork, unit_ids: list[int], quarter: str) -> list[UnitQuota]:
         heads = await uow.scoring.headcounts(unit_ids)

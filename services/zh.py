@@ -671,6 +671,19 @@ HELP_RATING = (
 )
 
 
+def rated(view: Any) -> str:
+    """A rating just given and the unit's quota after it (a services.rating.RatingView)."""
+    person, grade = view.person, view.rating.word
+    names = {"name": person.name, "unit": person.unit_name, "quarter": view.quarter}
+    if view.previous is None:
+        text = RATE_SAVED.format(grade=grade, **names)
+    elif view.previous is view.rating:
+        text = RATE_UNCHANGED.format(grade=grade, **names)
+    else:
+        text = RATE_CHANGED.format(before=view.previous.word, grade=grade, **names)
+    return text + "\n" + quota_line(view.quota)
+
+
 def quota_line(unit: object) -> str:
     """One unit's quota as /quota and a refused /rate show it (a services.rating.UnitQuota)."""
     quota = unit.quota  # type: ignore[attr-defined]
@@ -1057,3 +1070,5 @@ WEB_HISTORY_ACTIONS = {
 }
 WEB_BAD_KIND = "类别不对，请从列表中选择。"
 WEB_PROJECT_NOT_YOURS = "只能关联您参与的项目，请从列表中选择。"
+WEB_RATINGS_TITLE = "实绩评价"
+WEB_NOT_YOUR_UNIT = "这个单位不在您的评定范围内。"

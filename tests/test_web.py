@@ -16,12 +16,14 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import update
 
 from services import zh
 from services.entries import EntrySource, FormRow
 from services.policy import WebSettings
 from services.web_access import verify_init_data
-from storage.models import LogEntry, Project, ProjectMember, WebSession
+from storage.models import LogEntry, Person, Project, ProjectMember, WebSession
+from storage.models import Rating as RatingRow
 from tests.services_fixtures import Env, at
 from web.app import COOKIE, build_web_app
 
@@ -428,3 +430,49 @@ async def test_collaborator_suggestions_come_from_the_roster(
     assert [i["value"] for i in await (await client.get("/people?q=李%")).json()] == ["李%号"]
     assert await (await client.get("/people?q=")).json() == []
     assert await (await client.get("/people?q=" + "长" * 500)).json() == []
+
+
+async def test_a_rater_sees_the_quota_and_rates_within_it(env: Env, client: TestClient) -> None:
+    rater = await env.person("RT01", "吴评定")
+    async with env.sessions() as db:
+        await db.execute(update(Person).where(Person.id == rater).values(roles="cadre,rater"))
+        await db.commit()
+    cadres = [await env.person(f"C00{i}", f"干部{i}") for i in range(1, 6)]  # 5 → 2 好
+    await env.person("X001", "外单位", unit="县外事办")
+    html = await sign_in(env, client, "RT01")
+    assert 'href="/ratings"' in html
+    page = await (await client.get("/ratings")).text()
+    assert "干部1" in page and "未评定" in page and "外单位" not in page
+    assert '<span class="name">吴评定' not in page  # not oneself
+    token = csrf_of(page)
+
+    for who in ("C001", "C002"):
+        saved = await client.post("/ratings", data={"csrf": token, "who": who, "grade": "好"})
+        assert saved.status == 200 and "已评定" in await saved.text()
+    full = await client.post("/ratings", data={"csrf": token, "who": "C003", "grade": "好"})
+    assert full.status == 400 and "名额" in await full.text()
+    fair = await client.post("/ratings", data={"csrf": token, "who": "C003", "grade": "较好"})
+    assert "较好" in await fair.text()
+    rows = {(r.person_id, r.grade) for r in await env.rows(RatingRow)}
+    assert rows == {(cadres[0], "good"), (cadres[1], "good"), (cadres[2], "fair")}
+
+    # Outside the rater's units, a forged grade or unit, no token: refused, nothing stored.
+    refusals = [
+        ({"csrf": token, "who": "X001", "grade": "差"}, 403),
+        ({"csrf": token, "who": "C004", "grade": "优秀"}, 400),
+        ({"csrf": "", "who": "C004", "grade": "差"}, 403),
+    ]
+    for data, status in refusals:
+        assert (await client.post("/ratings", data=data)).status == status, data
+    assert len(await env.rows(RatingRow)) == 3
+    other_unit = await env.unit("县外事办")
+    assert (await client.get(f"/ratings?unit={other_unit}")).status == 403
+    assert (await client.get("/ratings?unit=abc")).status == 404
+
+
+async def test_the_ratings_page_is_for_raters_only(env: Env, client: TestClient) -> None:
+    await env.person("W001", "王网页")
+    html = await sign_in(env, client, "W001")
+    assert 'href="/ratings"' not in html
+    answer = await client.get("/ratings")
+    assert answer.status == 403 and zh.RATE_NOT_RATER in await answer.text()

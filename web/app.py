@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
+from scoring.grades import Rating
 from services import Services, zh
 from services.charts import heat_days
 from services.entries import EntryKind, EntrySource, FormRow
@@ -406,15 +407,42 @@ async def report_page(request: web.Request) -> web.Response:
     )
 
 
+async def ratings_page(request: web.Request, notice: str = "") -> web.Response:
+    """A rater's quarter: every unit's 好 quota, and one unit's cadres to rate."""
+    visitor: Visitor = request["visitor"]
+    text = request.query.get("unit") or str(request.get("form", {}).get("unit", ""))
+    unit_id = _number(text) if text else None
+    sheet = await request.app[SERVICES].rating.sheet(visitor.person_id, unit_id)
+    return render(
+        request,
+        "ratings.html",
+        title=zh.WEB_RATINGS_TITLE,
+        page="ratings",
+        sheet=sheet,
+        grades=[rating.word for rating in Rating],
+        notice=notice,
+    )
+
+
+async def rate(request: web.Request) -> web.Response:
+    visitor: Visitor = request["visitor"]
+    form = request["form"]
+    view = await request.app[SERVICES].rating.rate(
+        visitor.person_id, str(form.get("who", ""))[:50], str(form.get("grade", ""))[:10]
+    )
+    return await ratings_page(request, zh.rated(view))
+
+
+def _number(text: str) -> int:
+    """A row id as typed into an address or a form; anything else is no such page."""
+    if not text.isdigit() or not 0 < int(text) <= MAX_ID:  # ids are 32-bit in the database
+        raise web.HTTPNotFound()
+    return int(text)
+
+
 def _entry_id(request: web.Request, key: str = "entry_id") -> int:
     """A row id from the address; anything but a 32-bit positive number is no such page."""
-    try:
-        value = int(request.match_info[key])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    if not 0 < value <= MAX_ID:  # ids are 32-bit; PostgreSQL refuses larger numbers
-        raise web.HTTPNotFound()
-    return value
+    return _number(request.match_info[key])
 
 
 def build_web_app(
@@ -439,6 +467,8 @@ def build_web_app(
     app.router.add_post("/entries/{entry_id}/withdraw", withdraw)
     app.router.add_get("/month", month_page)
     app.router.add_get("/people", suggest_people)
+    app.router.add_get("/ratings", ratings_page)
+    app.router.add_post("/ratings", rate)
     app.router.add_get("/team", team_page)
     app.router.add_get("/team/{person_id}", report_page)
     app.router.add_post("/logout", logout)
