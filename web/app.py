@@ -353,7 +353,12 @@ async def team_page(request: web.Request) -> web.Response:
     """A supervisor's direct reports over a period, laggards first (as /team)."""
     visitor: Visitor = request["visitor"]
     word = _period_word(request)
-    view = await request.app[SERVICES].review.team(visitor.person_id, word, _page_number(request))
+    services = request.app[SERVICES]
+    view = await services.review.team(visitor.person_id, word, _page_number(request))
+    # 今天已记/未记 only means something on a working day.
+    due_today = view.to_date and services.entries.policy.calendar.is_working_day(
+        services.entries.today()
+    )
     rows = [
         (row, "—" if row.completeness.rate is None else f"{round(row.completeness.rate * 100)}%")
         for row in view.rows
@@ -365,6 +370,7 @@ async def team_page(request: web.Request) -> web.Response:
         title=zh.WEB_TEAM_TITLE,
         page="team",
         view=view,
+        due_today=due_today,
         rows=rows,
         periods=_period_links(request, "/team", word),
         query=urlencode(query),
