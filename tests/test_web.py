@@ -288,7 +288,7 @@ async def test_a_supervisor_reads_the_team_and_a_reports_entries_as_in_the_bot(
     # Someone else's log: refused, recorded, nothing shown.
     refused = await client.get(f"/team/{stranger}")
     body = await refused.text()
-    assert refused.status == 403 and "别人的秘密" not in body and zh.LOST_REACH in body
+    assert refused.status == 403 and "别人的秘密" not in body and zh.WEB_NOT_YOUR_REPORT in body
     [attempt] = await env.audit("read_refused")
     assert (attempt.actor_person_id, attempt.subject_person_id) == (boss, stranger)
     for bad in ("0", "abc", "99999999999"):

@@ -386,9 +386,12 @@ async def report_page(request: web.Request) -> web.Response:
     visitor: Visitor = request["visitor"]
     person_id = _entry_id(request, "person_id")
     word = _period_word(request)
-    view = await request.app[SERVICES].review.review_page(
-        visitor.person_id, person_id, word, _page_number(request), as_file=False
-    )
+    try:
+        view = await request.app[SERVICES].review.review_page(
+            visitor.person_id, person_id, word, _page_number(request), as_file=False
+        )
+    except NotAllowed:  # the bot's wording is about a button sent before the roster changed
+        raise NotAllowed(zh.WEB_NOT_YOUR_REPORT) from None
     done = view.completeness
     rate = "—" if done.rate is None else f"{round(done.rate * 100)}%"
     path = f"/team/{person_id}"

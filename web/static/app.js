@@ -13,6 +13,11 @@
       row.querySelector("textarea").focus();
     });
   }
+  // A withdrawal asks first (one tap next to the text is easy to make by mistake).
+  document.addEventListener("submit", function (event) {
+    var question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
   // Collaborator suggestions from the roster while typing (the field works without them).
   var timer = null;
   document.addEventListener("input", function (event) {
