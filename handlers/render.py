@@ -40,8 +40,7 @@ KIND_CODES = {EntryKind.REGULAR: "r", EntryKind.OTHER: "o", EntryKind.AFTER_HOUR
 CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
 
 
-def md(day: date) -> str:
-    return f"{day.month}月{day.day}日"
+md = zh.md
 
 
 def short(text: str) -> str:

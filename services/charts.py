@@ -402,10 +402,6 @@ def rate_text(rate: float | None) -> str:
     return zh.RATE_NONE if rate is None else f"{rate:.0%}"
 
 
-def _md(day: date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 def _cell(day: HeatDay) -> tuple[str, str, str]:
     """Face colour, label and label colour of a day's square."""
     if day.status is DayStatus.LOGGED:
@@ -552,7 +548,7 @@ def team_figure(data: TeamChart) -> Figure:
         logged=data.logged, expected=data.expected, rate=rate_text(data.rate)
     )
     if data.to_date:
-        subtitle += zh.CHART_TO_DATE.format(date=_md(data.today))
+        subtitle += zh.CHART_TO_DATE.format(date=zh.md(data.today))
     if count < data.total:
         subtitle += zh.CHART_TEAM_SHOWN.format(shown=count)
     figure.text(0.5, 1 - 0.72 / height, subtitle, ha="center", va="center", fontsize=11, color=TEXT)

@@ -296,10 +296,6 @@ def _snapshot(entry: LogEntry) -> dict[str, object]:
     }
 
 
-def _md(day: date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 def _days_in(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
@@ -511,7 +507,7 @@ class EntryService:
     def _check_editable(self, work_date: date) -> None:
         if not self.policy.editable(work_date, self.today()):
             window = self.policy.rules.backfill_window
-            raise NotAllowed(zh.OUT_OF_WINDOW.format(date=_md(work_date), window=window))
+            raise NotAllowed(zh.OUT_OF_WINDOW.format(date=zh.md(work_date), window=window))
 
     async def _own_entry(self, uow: UnitOfWork, person_id: int, entry_id: int) -> LogEntry:
         entry = await uow.entries.get(entry_id)
@@ -706,7 +702,7 @@ class EntryService:
                 if this_year - today < today - day:
                     day = this_year
         if day > today:
-            raise NotAllowed(zh.FUTURE_DATE.format(date=_md(day)))
+            raise NotAllowed(zh.FUTURE_DATE.format(date=zh.md(day)))
         return day
 
     async def backfill(
@@ -724,7 +720,7 @@ class EntryService:
         if day == today:
             raise UsageError(zh.BACKFILL_TODAY)
         if not backfill_allowed(day, today, window, self.policy.calendar):
-            raise NotAllowed(zh.BACKFILL_TOO_OLD.format(window=window, date=_md(day)))
+            raise NotAllowed(zh.BACKFILL_TOO_OLD.format(window=window, date=zh.md(day)))
         items = split_items(text)
         if not items:
             raise UsageError(zh.BACKFILL_USAGE)
@@ -784,12 +780,12 @@ class EntryService:
         or nothing. A project must be one of the cadre's own."""
         today = self.today()
         if work_date > today:
-            raise NotAllowed(zh.FUTURE_DATE.format(date=_md(work_date)))
+            raise NotAllowed(zh.FUTURE_DATE.format(date=zh.md(work_date)))
         if work_date != today and not backfill_allowed(
             work_date, today, self.policy.rules.backfill_window, self.policy.calendar
         ):
             window = self.policy.rules.backfill_window
-            raise NotAllowed(zh.BACKFILL_TOO_OLD.format(window=window, date=_md(work_date)))
+            raise NotAllowed(zh.BACKFILL_TOO_OLD.format(window=window, date=zh.md(work_date)))
         rows = [
             FormRow(_one_line(row.text), row.kind, _one_line(row.collaborator), row.project_id)
             for row in items
@@ -861,7 +857,7 @@ class EntryService:
         start = _leave_date(start_text, today)
         end = _leave_date(end_text, today) if end_text else start
         if end < start:
-            raise UsageError(zh.LEAVE_BAD_RANGE.format(start=_md(start), end=_md(end)))
+            raise UsageError(zh.LEAVE_BAD_RANGE.format(start=zh.md(start), end=zh.md(end)))
         if (end - start).days + 1 > LEAVE_MAX_DAYS:
             raise UsageError(zh.LEAVE_TOO_LONG.format(days=LEAVE_MAX_DAYS))
         if start < today - timedelta(days=LEAVE_PAST_DAYS):

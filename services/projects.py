@@ -177,6 +177,13 @@ class ProjectService:
 
     # -- /projects -----------------------------------------------------------------------------
 
+    async def choices(self, person_id: int) -> list[tuple[int, str]]:
+        """(id, name) of the projects a cadre may link an entry to (the web form's picker)."""
+        async with self.uow() as uow:
+            return [
+                (project.id, project.name) for project in await uow.projects.involving(person_id)
+            ]
+
     async def mine(self, person_id: int) -> ProjectList:
         """The projects the cadre leads, is secretary of or works on, stale ones marked."""
         today = self.today()

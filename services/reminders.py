@@ -49,10 +49,6 @@ class ReminderSettings:
     window: tuple[time, time]
 
 
-def _md(day: date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 def reminder_buttons(day: date) -> list[list[tuple[str, str]]]:
     stamp = day.isoformat()
     return [
@@ -94,7 +90,7 @@ class ReminderService:
         if not self.policy.calendar.is_working_day(day):
             return JobOutcome("daily-reminder", day.isoformat(), 0, zh.JOB_NOTE_NOT_WORKING_DAY)
         due_by = self._local_time() if day == today else time.max
-        text = zh.DAILY_REMINDER.format(date=_md(day), weekday=zh.WEEKDAYS[day.weekday()])
+        text = zh.DAILY_REMINDER.format(date=zh.md(day), weekday=zh.WEEKDAYS[day.weekday()])
         async with self.uow() as uow:
             people = await uow.people.to_remind(
                 day,
@@ -111,7 +107,7 @@ class ReminderService:
         day = day or self.today()
         if not self.rules.second_nudge or not self.policy.calendar.is_working_day(day):
             return JobOutcome("daily-nudge", day.isoformat(), 0, zh.JOB_NOTE_NUDGE_OFF)
-        text = zh.DAILY_NUDGE.format(date=_md(day))
+        text = zh.DAILY_NUDGE.format(date=zh.md(day))
         async with self.uow() as uow:
             people = await uow.people.to_nudge(
                 day, f"daily:{day.isoformat()}:", f"daily-nudge:{day.isoformat()}:"
@@ -139,11 +135,11 @@ class ReminderService:
             raise NotAllowed(zh.REMINDER_DAY_PASSED)
         async with self.uow() as uow:
             if person_id in await uow.entries.done_for([person_id], day):
-                raise NotAllowed(zh.ALREADY_LOGGED.format(date=_md(day)))
+                raise NotAllowed(zh.ALREADY_LOGGED.format(date=zh.md(day)))
             await uow.outbox.add(
                 f"daily-later:{day.isoformat()}:{person_id}:{now:%H%M}",
                 "daily-later",
-                zh.DAILY_NUDGE.format(date=_md(day)),
+                zh.DAILY_NUDGE.format(date=zh.md(day)),
                 now,
                 person_id=person_id,
                 buttons=reminder_buttons(day),
@@ -192,7 +188,7 @@ class ReminderService:
         ordered = sorted(team, key=rate_key)
         lines = [
             zh.WEEKLY_DIGEST_HEAD.format(
-                start=_md(week.start), end=_md(week.end), count=len(ordered)
+                start=zh.md(week.start), end=zh.md(week.end), count=len(ordered)
             )
         ]
         for pid in ordered[:DIGEST_LINES]:
@@ -308,7 +304,7 @@ class ReminderService:
         async with self.uow() as uow:
             done = await uow.forms.submitted_fivetwo(quarter.label)
         deadline = quarter.end + timedelta(days=self.rules.fivetwo_deadline_days)
-        text = zh.FIVETWO_NOTICE.format(quarter=quarter.label, deadline=_md(deadline))
+        text = zh.FIVETWO_NOTICE.format(quarter=quarter.label, deadline=zh.md(deadline))
         return await self._notify_all_but("quarterly-fivetwo", quarter, done, text)
 
     async def rating_reminder(self, quarter: Period | None = None) -> JobOutcome:

@@ -625,7 +625,7 @@ class ReviewService:
             item.remarked_at = now
             notice = zh.REMARK_TO_CADRE.format(
                 checker=viewer.name,
-                date=_md(entry.work_date),
+                date=zh.md(entry.work_date),
                 n=entry.item_no,
                 entry=_short(entry.text),
                 remark=text,
@@ -806,10 +806,6 @@ def _parse_label(label: str) -> Period:
     period = parse_period(label, date.max)
     assert period is not None, label
     return period
-
-
-def _md(day: date) -> str:
-    return f"{day.month}月{day.day}日"
 
 
 def _month_label(period: Period) -> str:

@@ -1044,17 +1044,22 @@ WEB_TEAM_TITLE = "我的团队"
 WEB_PERIODS = [("本周", "本周"), ("本月", "本月"), ("上月", "上月"), ("本季度", "本季度")]
 
 
+def md(day: Any) -> str:
+    """A date as every message and page shows it: 11月20日."""
+    return f"{day.month}月{day.day}日"
+
+
 def period_label(period: Any) -> str:
     """本月-style wording of a scoring.dates.Period for headings: 2026年11月, 2026Q4, 2026年."""
-    start, end = period.start, period.end
+    start = period.start
     if period.kind == "month":
         return f"{start.year}年{start.month}月"
     if period.kind == "year":
         return f"{start.year}年"
     if period.kind == "day":
-        return f"{start.month}月{start.day}日"
+        return md(start)
     if period.kind == "week":
-        return f"{start.month}月{start.day}日–{end.month}月{end.day}日"
+        return f"{md(start)}–{md(period.end)}"
     return str(period.label)
 WEB_EDIT_EMPTY = "内容是空的，请填写后再保存；不要这条可以点「撤回」。"
 WEB_COLLABORATOR_TOO_LONG = "合作者或服务对象太长（超过{limit}字）。"

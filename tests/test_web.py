@@ -476,3 +476,23 @@ async def test_the_ratings_page_is_for_raters_only(env: Env, client: TestClient)
     assert 'href="/ratings"' not in html
     answer = await client.get("/ratings")
     assert answer.status == 403 and zh.RATE_NOT_RATER in await answer.text()
+
+
+async def test_a_large_team_is_paged_like_team_in_the_bot(env: Env, client: TestClient) -> None:
+    boss = await env.person("B001", "赵主任")
+    size = env.services.review.rules.team_page_size
+    for n in range(size + 1):
+        await env.person(f"R{n:03d}", f"科员{n:03d}", supervisor_id=boss)
+    await sign_in(env, client, "B001")
+
+    first = await (await client.get("/team?period=上月")).text()
+    assert first.count('<a href="/team/') == size
+    assert 'href="/team?period=%E4%B8%8A%E6%9C%88&amp;page=2">下一页' in first
+    assert "上一页" not in first and "第1/2页" in first
+    second = await (await client.get("/team?period=上月&page=2")).text()
+    assert second.count('<a href="/team/') == 1 and "第2/2页" in second
+    assert 'href="/team?period=%E4%B8%8A%E6%9C%88&amp;page=1">◀ 上一页' in second
+    assert "下一页" not in second
+    # A page past the end shows the last one; a page that is no number shows the first.
+    assert "第2/2页" in await (await client.get("/team?page=99")).text()
+    assert "第1/2页" in await (await client.get("/team?page=x")).text()

@@ -171,30 +171,26 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
-def _md(day: date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 async def day_page(request: web.Request, notice: str = "") -> web.Response:
     visitor: Visitor = request["visitor"]
     entries = request.app[SERVICES].entries
     view = await entries.day(visitor.person_id)
-    projects = (await request.app[SERVICES].projects.mine(visitor.person_id)).projects
+    projects = await request.app[SERVICES].projects.choices(visitor.person_id)
     today = view.work_date
-    dates = [(today.isoformat(), f"今天 {_md(today)}")] + [
-        (day.isoformat(), f"补记 {_md(day)}") for day in entries.backfill_days()
+    dates = [(today.isoformat(), f"今天 {zh.md(today)}")] + [
+        (day.isoformat(), f"补记 {zh.md(day)}") for day in entries.backfill_days()
     ]
     return render(
         request,
         "day.html",
         title=zh.WEB_TITLE,
         page="day",
-        day_label=f"{_md(today)} 星期{zh.WEEKDAYS[today.weekday()]}",
+        day_label=f"{zh.md(today)} 星期{zh.WEEKDAYS[today.weekday()]}",
         entries=view.entries,
         reflection=view.reflection,
         dates=dates,
         kind_options=KIND_OPTIONS,
-        projects=[(card.id, card.name) for card in projects],
+        projects=projects,
         nonce=secrets.token_urlsafe(12),
         notice=notice,
     )
@@ -244,7 +240,7 @@ async def add_entries(request: web.Request) -> web.Response:
         notice = zh.WEB_REPLAYED
     else:
         template = zh.WEB_SAVED_LATE if result.late else zh.WEB_SAVED
-        notice = template.format(date=_md(result.work_date), count=len(result.entries))
+        notice = template.format(date=zh.md(result.work_date), count=len(result.entries))
     return await day_page(request, notice)
 
 
@@ -261,7 +257,7 @@ async def withdraw(request: web.Request) -> web.Response:
     return await day_page(request, zh.WEB_WITHDRAWN.format(n=change.entry.item_no))
 
 
-async def entry_page(request: web.Request, notice: str = "", status: int = 200) -> web.Response:
+async def entry_page(request: web.Request, notice: str = "") -> web.Response:
     """One's own entry: the edit form while it may be changed, and every change made."""
     visitor: Visitor = request["visitor"]
     services = request.app[SERVICES]
@@ -269,7 +265,6 @@ async def entry_page(request: web.Request, notice: str = "", status: int = 200) 
     return render(
         request,
         "entry.html",
-        status,
         title=zh.WEB_TITLE,
         page="day",
         detail=detail,
@@ -314,7 +309,6 @@ async def month_page(request: web.Request) -> web.Response:
         for week in calendar.Calendar().monthdatescalendar(start.year, start.month)
     ]
     done = view.completeness
-    rate = "—" if done.expected == 0 else f"{round(done.logged * 100 / done.expected)}%"
     return render(
         request,
         "month.html",
@@ -322,19 +316,36 @@ async def month_page(request: web.Request) -> web.Response:
         page="month",
         month_label=f"{start.year}年{start.month}月",
         completeness=done,
-        rate=rate,
-        weekdays=[f"{name}" for name in zh.WEEKDAYS],
+        rate=_rate(done.rate),
+        weekdays=list(zh.WEEKDAYS),
         weeks=weeks,
-        days=[(_md(day), items) for day, items in sorted(by_day.items(), reverse=True)],
+        days=[(zh.md(day), items) for day, items in sorted(by_day.items(), reverse=True)],
     )
 
 
-def _period_links(request: web.Request, path: str, current: str) -> list[tuple[str, str, bool]]:
+def _rate(value: float | None) -> str:
+    return zh.RATE_NONE if value is None else f"{value:.0%}"
+
+
+def _period_links(path: str, current: str) -> list[tuple[str, str, bool]]:
     """The period choices of a supervisor's page: (label, address, chosen)."""
     return [
         (label, f"{path}?{urlencode({'period': word})}", word == current)
         for word, label in zh.WEB_PERIODS
     ]
+
+
+def _pager(path: str, word: str, page: int, pages: int) -> dict[str, str]:
+    """The addresses of the previous and next page ('' at either end); pages count from 0
+    here and from 1 in the address."""
+
+    def address(number: int) -> str:
+        return f"{path}?{urlencode({'period': word, 'page': number + 1})}"
+
+    return {
+        "prev": address(page - 1) if page > 0 else "",
+        "next": address(page + 1) if page + 1 < pages else "",
+    }
 
 
 def _page_number(request: web.Request) -> int:
@@ -359,11 +370,7 @@ async def team_page(request: web.Request) -> web.Response:
     due_today = view.to_date and services.entries.policy.calendar.is_working_day(
         services.entries.today()
     )
-    rows = [
-        (row, "—" if row.completeness.rate is None else f"{round(row.completeness.rate * 100)}%")
-        for row in view.rows
-    ]
-    query = {"period": word}
+    rows = [(row, _rate(row.completeness.rate)) for row in view.rows]
     return render(
         request,
         "team.html",
@@ -372,12 +379,9 @@ async def team_page(request: web.Request) -> web.Response:
         view=view,
         due_today=due_today,
         rows=rows,
-        periods=_period_links(request, "/team", word),
-        query=urlencode(query),
-        prev=f"/team?{urlencode({**query, 'page': view.page})}" if view.page > 0 else "",
-        next=f"/team?{urlencode({**query, 'page': view.page + 2})}"
-        if view.page + 1 < view.pages
-        else "",
+        periods=_period_links("/team", word),
+        query=urlencode({"period": word}),
+        **_pager("/team", word, view.page, view.pages),
     )
 
 
@@ -393,26 +397,21 @@ async def report_page(request: web.Request) -> web.Response:
     except NotAllowed:  # the bot's wording is about a button sent before the roster changed
         raise NotAllowed(zh.WEB_NOT_YOUR_REPORT) from None
     done = view.completeness
-    rate = "—" if done.rate is None else f"{round(done.rate * 100)}%"
     path = f"/team/{person_id}"
     by_day: dict[date, list[Any]] = {}
     for item in view.entries:
         by_day.setdefault(item.entry.work_date, []).append(item)
-    query = {"period": word}
     return render(
         request,
         "report.html",
         title=view.person.name,
         page="team",
         view=view,
-        rate=rate,
-        missing=[_md(day) for day in done.missing],
-        days=[(_md(day), items) for day, items in by_day.items()],
-        periods=_period_links(request, path, word),
-        prev=f"{path}?{urlencode({**query, 'page': view.page})}" if view.page > 0 else "",
-        next=f"{path}?{urlencode({**query, 'page': view.page + 2})}"
-        if view.page + 1 < view.pages
-        else "",
+        rate=_rate(done.rate),
+        missing=[zh.md(day) for day in done.missing],
+        days=[(zh.md(day), items) for day, items in by_day.items()],
+        periods=_period_links(path, word),
+        **_pager(path, word, view.page, view.pages),
     )
 
 
