@@ -55,6 +55,8 @@ from web.app import build_web_app, start_web
 log = logging.getLogger(__name__)
 
 NAMES_REFRESH_SECONDS = 600
+# How long a stopping process waits for the outbox sender to finish the sends under way.
+SENDER_GRACE_SECONDS = 10
 
 
 @dataclass
@@ -269,7 +271,8 @@ async def _serve_parts(
         intake = Intake(app, wiring.services.inbox, poll_timeout=config.telegram.poll_timeout)
         intake.start()
         sender = build_sender(wiring, app)
-        loops.append(asyncio.create_task(sender.run(), name="outbox-sender"))
+        sending = asyncio.create_task(sender.run(), name="outbox-sender")
+        loops.append(sending)
     # Unless another process runs them (scheduler.run_jobs = false), the scheduled jobs.
     if config.scheduler.run_jobs:
         runner = build_jobs_runner(wiring, config, engine)
@@ -297,6 +300,10 @@ async def _serve_parts(
         runner.stop()
     if intake is not None:
         await intake.stop()
+    if sender is not None:
+        # Let the sender record the outcome of the sends under way (stop() starts none):
+        # cancelled mid-send, a message Telegram accepted would be sent again after a restart.
+        await asyncio.wait([sending], timeout=SENDER_GRACE_SECONDS)
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
