@@ -1,14 +1,13 @@
 """The operator's command line.
 
 `worklog init | run | roster import | projects import | invite | weblink | jobs | calendar |
-audit | score | export | cap | demo`.
+audit | score | export | cap | demo | backup | restore`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Coroutine, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config, redact
+from bot.logs import configure as configure_logging
 from storage.db import create_engine
 from storage.migrate import upgrade
 
@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     run_job = jobs_sub.add_parser("run", help="run a job now (twice for one period sends once)")
     run_job.add_argument("name")
     run_job.add_argument("--period", help="the day (2026-11-20) or week (2026-W47) to run for")
+    webhook = sub.add_parser("webhook", help="Telegram's webhook registration (webhook mode)")
+    webhook.add_argument(
+        "webhook_command",
+        choices=["set", "delete", "info"],
+        help="set: register [telegram] webhook_url with the secret; delete: back to polling; "
+        "info: what Telegram has",
+    )
     calendar = sub.add_parser("calendar", help="working days, holidays and 调休 of a year")
     calendar.add_argument("year", type=int)
     audit = sub.add_parser("audit", help="print the audit trail (reads of others' logs, ...)")
@@ -81,6 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "demo",
         help="seed a demo county (refused on a real roster) and print web login links",
+    )
+    backup = sub.add_parser("backup", help="a consistent copy of the database, safe while it runs")
+    backup.add_argument("file", type=Path)
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    restore = sub.add_parser(
+        "restore", help="replace the database by a backup (the old one is kept aside)"
+    )
+    restore.add_argument("file", type=Path)
+    restore.add_argument(
+        "--yes", action="store_true", help="PostgreSQL: confirm every service is stopped"
     )
     return parser
 
@@ -199,6 +216,44 @@ async def _bot_username(config: Config) -> str:
         base_file_url=config.telegram.base_file_url,
     ) as bot:
         return bot.username
+
+
+async def _webhook(config: Config, action: str) -> int:
+    """Register, remove or show the webhook at Telegram (or a self-hosted Bot API server)."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from bot.webhook import set_webhook
+    from services import zh
+
+    tg = config.telegram
+    if not tg.token:
+        raise ConfigError("telegram.token is not set: the webhook is registered with the bot's")
+    expected = tg.webhook_address(config.web.base_url())
+    async with Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
+        try:
+            if action == "set":
+                if not tg.webhook_secret:
+                    raise ConfigError(
+                        "telegram.webhook_secret (or WORKLOG_TELEGRAM_WEBHOOK_SECRET) is not "
+                        "set: Telegram must send it with every update"
+                    )
+                await set_webhook(bot, expected, tg.webhook_secret, tg.webhook_max_connections)
+                print(zh.WEBHOOK_SET.format(url=expected))
+                if tg.mode != "webhook":
+                    print(zh.WEBHOOK_MODE_HINT)
+            elif action == "delete":
+                await bot.delete_webhook(drop_pending_updates=False)
+                print(zh.WEBHOOK_DELETED)
+            info = await bot.get_webhook_info()
+        except TelegramError as exc:
+            print(zh.WEBHOOK_REFUSED.format(error=redact(str(exc), tg.token)), file=sys.stderr)
+            return 1
+    print(zh.webhook_info(info.url, expected, info.pending_update_count, info.max_connections))
+    if info.last_error_message:
+        when = info.last_error_date.isoformat(" ", "seconds") if info.last_error_date else "?"
+        print(zh.WEBHOOK_LAST_ERROR.format(when=when, error=info.last_error_message))
+    return 0
 
 
 async def _invite(config: Config, ids: Sequence[str], unbound: bool) -> int:
@@ -320,23 +375,18 @@ async def _cap(config: Config, unit: str, quarter: str, percent: str, reason: st
 async def _jobs(config: Config, command: str, name: str | None, period: str | None) -> int:
     from datetime import timedelta
 
-    from bot.app import build_services
-    from scheduler.jobs import build_jobs, run_job
+    from bot.app import build_jobs_runner, build_services
+    from scheduler.jobs import run_job
     from services import zh
     from services.errors import DomainError
+    from storage.backup import BackupError
 
     engine = create_engine(config.database.url)
     try:
         await upgrade(engine)
-        services = build_services(config, engine).services
-        jobs = build_jobs(
-            services.reminders,
-            config.scheduler,
-            config.logging.tz,
-            quality=services.quality,
-            projects=services.projects,
-            projects_at=config.projects.remind_at,
-        )
+        wiring = build_services(config, engine)
+        services = wiring.services
+        jobs = build_jobs_runner(wiring, config, engine).jobs  # the jobs `worklog run` runs
         if command == "list":
             now = services.clock.now()
             for job in jobs:
@@ -350,6 +400,9 @@ async def _jobs(config: Config, command: str, name: str | None, period: str | No
         except DomainError as exc:
             print(exc.reply, file=sys.stderr)
             return 2
+        except BackupError as exc:
+            print(_backup_error(exc), file=sys.stderr)
+            return 1
         print(
             zh.JOB_DONE.format(
                 name=outcome.job, key=outcome.run_key, count=outcome.messages, note=outcome.note
@@ -450,6 +503,50 @@ async def _demo(config: Config, config_path: str | None) -> int:
     return 0
 
 
+def _count(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def _backup_error(exc: Any) -> str:
+    from services import zh
+
+    return zh.BACKUP_ERRORS[exc.reason].format(**exc.fields)
+
+
+async def _backup(config: Config, file: Path, force: bool) -> int:
+    from services import zh
+    from storage.backup import BackupError, backup
+    from storage.single import sqlite_path
+
+    try:
+        copy = await backup(config.database.url, file, force=force)
+    except BackupError as exc:
+        print(_backup_error(exc), file=sys.stderr)
+        return 1
+    size = zh.file_size(copy.size)
+    people, entries = _count(copy.people), _count(copy.entries)
+    print(zh.BACKUP_DONE.format(path=copy.path, size=size, people=people, entries=entries))
+    if sqlite_path(config.database.url) is not None:
+        print(zh.BACKUP_INTEGRITY_OK)
+    return 0
+
+
+async def _restore(config: Config, file: Path, yes: bool) -> int:
+    from services import zh
+    from storage.backup import BackupError, restore
+
+    try:
+        done = await restore(config.database.url, file, yes=yes)
+    except BackupError as exc:
+        print(_backup_error(exc), file=sys.stderr)
+        return 1
+    if done.aside is not None:
+        print(zh.RESTORE_ASIDE.format(path=done.aside))
+    print(zh.RESTORE_DONE.format(source=file, people=done.people, entries=done.entries))
+    print(zh.RESTORE_MIGRATED.format(revision=done.revision, head=done.head))
+    return 0
+
+
 def _run_service(main: Coroutine[Any, Any, None]) -> None:
     """Run the service on uvloop where it exists: less event-loop overhead per update."""
     try:
@@ -469,11 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(config)
     try:
         if args.command == "init":
             asyncio.run(_init(config))
@@ -504,6 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = getattr(args, "name", None)
             period = getattr(args, "period", None)
             return asyncio.run(_jobs(config, args.jobs_command, name, period))
+        if args.command == "webhook":
+            return asyncio.run(_webhook(config, args.webhook_command))
         if args.command == "calendar":
             return _calendar(config, args.year)
         if args.command == "audit":
@@ -516,6 +611,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_cap(config, args.unit, args.quarter, args.percent, args.reason))
         if args.command == "demo":
             return asyncio.run(_demo(config, args.config))
+        if args.command == "backup":
+            return asyncio.run(_backup(config, args.file, args.force))
+        if args.command == "restore":
+            return asyncio.run(_restore(config, args.file, args.yes))
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, time
@@ -22,6 +23,7 @@ from services.policy import (
 
 ENV_TOKEN = "WORKLOG_TELEGRAM_TOKEN"
 ENV_DATABASE_URL = "WORKLOG_DATABASE_URL"
+ENV_WEBHOOK_SECRET = "WORKLOG_TELEGRAM_WEBHOOK_SECRET"
 ENV_CONFIG = "WORKLOG_CONFIG"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -43,6 +45,20 @@ class TelegramConfig:
     poll_timeout: int = 30
     connect_timeout: float = 10.0
     read_timeout: float = 15.0
+    # "polling" (getUpdates, one process) or "webhook" (Telegram posts to the service).
+    mode: str = "polling"
+    # The HTTPS address Telegram posts updates to; empty = [web] public_url + webhook_path.
+    webhook_url: str = ""
+    # Where the service listens for them, on the [web] listener.
+    webhook_path: str = "/telegram/webhook"
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; anything else is refused.
+    webhook_secret: str = ""
+    # Connections Telegram may open to the webhook at once (1-100).
+    webhook_max_connections: int = 40
+
+    def webhook_address(self, public_url: str) -> str:
+        """The URL registered with Telegram for the webhook."""
+        return self.webhook_url or public_url.rstrip("/") + self.webhook_path
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,39 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True)
+class ServiceConfig:
+    """How a `worklog run` process shares the work with others and stops (`[service]`)."""
+
+    # Seconds a stopping process (SIGTERM) has to finish the updates and sends in hand.
+    stop_grace: float = 20.0
+    # Seconds after which an update claimed by a process that stopped answering is taken
+    # over by another (a live process renews its claims well before).
+    claim_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class OpsConfig:
+    """Health and metrics for operators (`[ops]`): /healthz and /metrics on their own port."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9108  # 0: any free port (tests)
+    # /healthz answers 503 when the oldest update waiting to be processed is older than this.
+    max_pending_age: float = 300.0
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """The scheduled daily backup (`[backup]`); `worklog backup FILE` works regardless."""
+
+    enabled: bool = True
+    dir: str = "backups"
+    at: time = time(2, 30)
+    # How many daily backups are kept; older ones are deleted.
+    keep: int = 14
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -94,7 +143,12 @@ class Config:
     quality: QualityRules = field(default_factory=QualityRules)
     projects: ProjectSettings = field(default_factory=ProjectSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     log_level: str = "INFO"
+    # "text" (one line per record) or "json" (one JSON object per line).
+    log_format: str = "text"
 
 
 _SECTIONS: dict[str, type] = {
@@ -108,6 +162,9 @@ _SECTIONS: dict[str, type] = {
     "outbox": OutboxConfig,
     "quality": QualityRules,
     "web": WebSettings,
+    "service": ServiceConfig,
+    "ops": OpsConfig,
+    "backup": BackupConfig,
 }
 
 
@@ -235,6 +292,11 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
         if name == "log_level":
             cfg = replace(cfg, log_level=str(value).upper())
             continue
+        if name == "log_format":
+            if value not in ("text", "json"):
+                raise ConfigError('log_format must be "text" or "json"')
+            cfg = replace(cfg, log_format=value)
+            continue
         if name == "scoring" and isinstance(value, dict):
             cfg = replace(cfg, scoring=_scoring_rules(value))
             continue
@@ -256,6 +318,10 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
         cfg = replace(cfg, telegram=replace(cfg.telegram, token=env[ENV_TOKEN].strip()))
     if env.get(ENV_DATABASE_URL):
         cfg = replace(cfg, database=replace(cfg.database, url=env[ENV_DATABASE_URL].strip()))
+    if env.get(ENV_WEBHOOK_SECRET):
+        secret = env[ENV_WEBHOOK_SECRET].strip()
+        cfg = replace(cfg, telegram=replace(cfg.telegram, webhook_secret=secret))
+    _check_service(cfg)
     rules = cfg.logging
     if not 0 <= rules.rollover_hour <= 12:
         raise ConfigError("logging.rollover_hour must be between 0 and 12")
@@ -308,6 +374,42 @@ def config_from_dict(data: dict[str, Any], env: dict[str, str] | None = None) ->
     except Exception as exc:
         raise ConfigError(f"logging.timezone: unknown zone {rules.timezone!r}") from exc
     return cfg
+
+
+# Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and - in a webhook's secret token.
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _check_service(cfg: Config) -> None:
+    """The production keys: webhook, several processes, health, backups."""
+    tg = cfg.telegram
+    if tg.mode not in ("polling", "webhook"):
+        raise ConfigError('telegram.mode must be "polling" or "webhook"')
+    if tg.mode == "webhook":
+        if not _SECRET.fullmatch(tg.webhook_secret):
+            raise ConfigError(
+                'telegram.mode = "webhook" needs telegram.webhook_secret (or '
+                f"{ENV_WEBHOOK_SECRET}): 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
+        if not cfg.web.enabled:
+            raise ConfigError(
+                'telegram.mode = "webhook" listens on the [web] host and port: '
+                "set [web] enabled = true"
+            )
+    if not tg.webhook_path.startswith("/"):
+        raise ConfigError("telegram.webhook_path must start with /")
+    if not 1 <= tg.webhook_max_connections <= 100:
+        raise ConfigError("telegram.webhook_max_connections must be between 1 and 100")
+    if not 0 < cfg.service.stop_grace <= 600:
+        raise ConfigError("service.stop_grace must be between 0 and 600 seconds")
+    if not 5 <= cfg.service.claim_timeout <= 3600:
+        raise ConfigError("service.claim_timeout must be between 5 and 3600 seconds")
+    if not 0 <= cfg.ops.port < 65536:
+        raise ConfigError("ops.port must be between 0 (any free port) and 65535")
+    if cfg.ops.max_pending_age <= 0:
+        raise ConfigError("ops.max_pending_age must be positive")
+    if cfg.backup.keep < 1:
+        raise ConfigError("backup.keep must be >= 1")
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

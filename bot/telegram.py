@@ -57,6 +57,8 @@ class RetryAfterLimiter(BaseRateLimiter[dict[str, Any]]):
     def __init__(self, max_retries: int = 3, throttle: Throttle | None = None) -> None:
         self.max_retries = max_retries
         self.throttle = throttle
+        # Counts each 429 of a request that is not the outbox's (the metrics).
+        self.on_flood: Callable[[], None] | None = None
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -84,6 +86,8 @@ class RetryAfterLimiter(BaseRateLimiter[dict[str, Any]]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
+                if self.on_flood is not None:
+                    self.on_flood()
                 if attempt == self.max_retries or endpoint == "getUpdates":
                     raise
                 seconds = retry_after_seconds(exc)

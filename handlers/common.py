@@ -14,7 +14,7 @@ from handlers.context import WorklogContext
 from handlers.outcome import is_transient, report_transient
 from handlers.render import keyboard
 from services import zh
-from services.errors import DomainError
+from services.errors import ClaimLost, DomainError
 from services.outbox import Buttons, Confirm
 
 Result = TypeVar("Result")
@@ -105,6 +105,11 @@ async def handle_exception(update: object, error: BaseException) -> None:
         return
     if isinstance(error, Forbidden):
         log.info("user blocked the bot: %s", error)
+        return
+    if isinstance(error, ClaimLost):
+        # Another process has the update now and answers it; this one says nothing.
+        report_transient(error)
+        log.warning("update %s was taken over by another process", _update_id(update))
         return
     if is_transient(error):
         # The intake keeps the update and processes it again; the user hears once it is done.

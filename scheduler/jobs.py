@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,29 @@ class Lease(Protocol):
     async def release(self) -> None: ...
 
 
+class BackupDone(Protocol):
+    """What one daily backup wrote and deleted (storage.backup.ScheduledBackup)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def removed(self) -> Sequence[Path]: ...
+
+
+@dataclass(frozen=True)
+class DailyBackup:
+    """The daily backup (`[backup]`): when, into which directory, how many kept, and how."""
+
+    at: time
+    directory: Path
+    keep: int
+    copy: Callable[[Path, int, datetime], Awaitable[BackupDone]]  # (directory, keep, local now)
+
+
 def _stale_reminder(projects: ProjectService) -> Callable[[str | None], Awaitable[JobOutcome]]:
     async def remind(_: str | None) -> JobOutcome:
         return await projects.remind_stale()
@@ -67,9 +91,10 @@ def build_jobs(
     quality: QualityService | None = None,
     projects: ProjectService | None = None,
     projects_at: time | None = None,
+    backup: DailyBackup | None = None,
 ) -> list[Job]:
-    """Every scheduled job, with its times from the config (the quality check and the
-    stale-project reminder if given)."""
+    """Every scheduled job, with its times from the config (the quality check, the
+    stale-project reminder and the daily backup if given)."""
 
     def day_of(text: str | None) -> date | None:
         if text is None:
@@ -135,6 +160,11 @@ def build_jobs(
             at=f"{at:%H:%M}", days=projects.rules.stale_days
         )
         checks.append(Job("project-stale", about, _daily(at, tz), _stale_reminder(projects)))
+    if backup is not None:
+        about = zh.JOB_ABOUT["backup"].format(
+            at=f"{backup.at:%H:%M}", dir=backup.directory, keep=backup.keep
+        )
+        checks.append(Job("backup", about, _daily(backup.at, tz), _backup(backup, reminders, tz)))
     return [
         Job(
             "daily-reminder",
@@ -215,6 +245,20 @@ def build_jobs(
     ]
 
 
+def _backup(
+    backup: DailyBackup, reminders: ReminderService, tz: ZoneInfo
+) -> Callable[[str | None], Awaitable[JobOutcome]]:
+    async def run(_: str | None) -> JobOutcome:
+        now = reminders.clock.now().astimezone(tz)  # the file is named by local time
+        done = await backup.copy(backup.directory, backup.keep, now)
+        note = zh.JOB_NOTE_BACKUP.format(
+            path=done.path, size=zh.file_size(done.size), removed=len(done.removed)
+        )
+        return JobOutcome("backup", done.path.name, 0, note)
+
+    return run
+
+
 def _daily(at: time, tz: ZoneInfo) -> CronTrigger:
     return CronTrigger(hour=at.hour, minute=at.minute, timezone=tz)
 
@@ -256,13 +300,24 @@ class JobRunner:
         return got
 
     async def run(self) -> None:
-        """Wait for the lease (another process may hold it), then run jobs until stopped."""
-        if self.lease is not None:
-            while not self._stopping and not await self._acquire(self.lease):
-                await self._sleep(MAX_NAP_SECONDS)
-            log.info("this process runs the scheduled jobs")
+        """Run jobs while this process holds the lease (another process may), until stopped.
+        The lease is checked before each tick: one lost with its connection is waited for
+        again, so two processes never run the jobs at once."""
+        holding = False
         try:
             while not self._stopping:
+                if self.lease is not None:
+                    got = await self._acquire(self.lease)
+                    if got != holding:
+                        log.info(
+                            "this process runs the scheduled jobs"
+                            if got
+                            else "the scheduler lease was lost; waiting to get it back"
+                        )
+                        holding = got
+                    if not got:
+                        await self._sleep(MAX_NAP_SECONDS)
+                        continue
                 await self.tick()
                 await self._sleep(self._nap())
         finally:

@@ -87,8 +87,13 @@ class OutboxSender:
         inline_wait: float = 5.0,
         wake: asyncio.Event | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_sent: Callable[[str], None] | None = None,
+        on_flood: Callable[[], None] | None = None,
     ) -> None:
-        """`wake` is set when something was queued, so the sender looks at once."""
+        """`wake` is set when something was queued, so the sender looks at once; `on_sent`
+        (with the message's kind) and `on_flood` (a 429) feed the operator's metrics."""
+        self._on_sent = on_sent
+        self._on_flood = on_flood
         self.outbox = outbox
         self.transport = transport
         self.throttle = throttle or Throttle(sleep=sleep)
@@ -371,6 +376,8 @@ class OutboxSender:
             except RetryLater as exc:
                 if exc.flood:
                     self.floods += 1
+                    if self._on_flood is not None:
+                        self._on_flood()
                     self.throttle.flood(exc.seconds)
                     log.warning("Telegram asks to slow down: no sends for %.0fs", exc.seconds)
                 if exc.unsure:
@@ -393,6 +400,8 @@ class OutboxSender:
             else:
                 await self._record(self.outbox.sent, message)
                 self.sent += 1
+                if self._on_sent is not None:
+                    self._on_sent(message.kind)
                 return
 
     async def _record(self, outcome: Callable[..., Awaitable[object]], *args: object) -> bool:

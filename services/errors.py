@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.db import is_transient_error
+from storage.uow import ClaimLost as ClaimLost  # the intake's, re-exported for the handlers
 
 
 class DomainError(Exception):

@@ -328,6 +328,7 @@ JOB_ABOUT = {
     "year-end": "每年最后一个工作日{at}：年终考评提示",
     "half-year": "1月、7月第一个工作日{at}：向各单位管理员发送上半年/下半年完成情况表（半年公示）",
     "project-stale": "工作日{at}：提醒超过{days}天未报送进展的项目的项目秘书（无秘书则牵头领导）",
+    "backup": "每天{at}：备份数据库到 {dir}，保留最近{keep}份",
 }
 JOB_LIST_LINE = "{name}\t{about}\t下次：{next}"
 JOB_DONE = "{name}（{key}）：计划发送 {count} 条。{note}"
@@ -385,6 +386,54 @@ JOB_BAD_YEAR = "年份「{text}」看不懂，请写成 2026。"
 JOB_BAD_MONTH = "月份「{text}」看不懂，请写成 2026-11。"
 JOB_BAD_QUARTER = "季度「{text}」看不懂，请写成 2026Q4。"
 JOB_BAD_WEEK = "周「{text}」看不懂，请写成 2026-W47 或该周的某一天。"
+JOB_NOTE_BACKUP = "已备份到 {path}（{size}），删除了{removed}份旧备份。"
+
+# Backup and restore (worklog backup | restore, the daily backup job)
+BACKUP_DONE = "已备份到 {path}（{size}）：人员 {people} 人，日志 {entries} 条。"
+BACKUP_INTEGRITY_OK = "备份副本的完整性检查（integrity_check）通过。"
+RESTORE_DONE = "已从 {source} 恢复：人员 {people} 人，日志 {entries} 条。"
+RESTORE_ASIDE = "原数据库已另存为 {path}"
+RESTORE_MIGRATED = "备份的数据库版本 {revision}，已升级到 {head}。"
+BACKUP_ERRORS = {
+    "exists": "{path} 已存在，未覆盖；要覆盖请加 --force。",
+    "same_file": "{path} 就是数据库本身，不能把备份写到它上面。",
+    "no_database": "数据库文件 {path} 不存在，没有可备份的内容。",
+    "unsupported": "不支持此类数据库：{url}。只能备份和恢复 SQLite 文件或 PostgreSQL。",
+    "copy_corrupt": "备份副本未通过完整性检查（{detail}），已丢弃；数据库 {path} 可能已损坏。",
+    "missing": "备份文件 {path} 不存在。",
+    "not_sqlite": "{path} 不是 SQLite 数据库文件，未恢复，数据库未改动。",
+    "corrupt": "{path} 已损坏（完整性检查：{detail}），未恢复，数据库未改动。",
+    "no_revision": "{path} 不是本系统的数据库（没有 alembic_version），未恢复，数据库未改动。",
+    "unknown_revision": (
+        "{path} 的数据库版本 {revision} 本程序不认识（可能来自更新的版本），未恢复，"
+        "数据库未改动；请先升级程序。"
+    ),
+    "running": (
+        "数据库 {path} 正被运行中的服务（worklog run）使用，未恢复，数据库未改动；"
+        "请先停止服务再恢复。"
+    ),
+    "confirm_pg": (
+        "注意：PostgreSQL 上无法检测是否有服务在用数据库，恢复会清空并替换其中全部数据。"
+        "请先停止所有 worklog run 进程，再加 --yes 执行恢复。数据库未改动。"
+    ),
+    "not_dump": "{path} 不是 pg_dump 备份文件（{detail}），未恢复，数据库未改动。",
+    "tool_missing": (
+        "找不到 {tool}（PostgreSQL 客户端工具），请先安装（Debian：apt-get install "
+        "postgresql-client），或在装有它的机器上手动执行（密码用 PGPASSWORD 环境变量给出）：\n"
+        "{command}"
+    ),
+    "tool_failed": "{tool} 执行失败：{detail}",
+}
+
+
+def file_size(size: int) -> str:
+    """A file size for people: 812 KB, 3.4 MB, 1.2 GB."""
+    if size < 1024**2:
+        return f"{max(round(size / 1024), 1)} KB"
+    if size < 1024**3:
+        return f"{size / 1024**2:.1f} MB"
+    return f"{size / 1024**3:.1f} GB"
+
 
 # The audit trail (worklog audit)
 AUDIT_HEADER = "时间\t事件\t命令\t操作人\t对象\t详情"
@@ -1061,6 +1110,8 @@ def period_label(period: Any) -> str:
     if period.kind == "week":
         return f"{md(start)}–{md(period.end)}"
     return str(period.label)
+
+
 WEB_EDIT_EMPTY = "内容是空的，请填写后再保存；不要这条可以点「撤回」。"
 WEB_COLLABORATOR_TOO_LONG = "合作者或服务对象太长（超过{limit}字）。"
 WEB_EDITED = "已修改第{n}条。"
@@ -1078,3 +1129,18 @@ WEB_PROJECT_NOT_YOURS = "只能关联您参与的项目，请从列表中选择�
 WEB_RATINGS_TITLE = "实绩评价"
 WEB_NOT_YOUR_UNIT = "这个单位不在您的评定范围内。"
 WEB_NOT_YOUR_REPORT = "只能查看您直接下级的日志。"
+
+# -- the webhook (operators, `worklog webhook`) --------------------------------------------
+WEBHOOK_SET = "已向 Telegram 登记 webhook：{url}（附密钥；待处理的更新保留）。"
+WEBHOOK_MODE_HINT = '提示：配置里 telegram.mode 还不是 "webhook"，服务仍会轮询，请一并修改后重启。'
+WEBHOOK_DELETED = '已删除 webhook，待处理的更新保留；服务请改用轮询（telegram.mode = "polling"）。'
+WEBHOOK_REFUSED = "Telegram 拒绝了请求：{error}"
+WEBHOOK_LAST_ERROR = "最近一次投递失败：{when} {error}"
+
+
+def webhook_info(url: str, expected: str, pending: int, connections: int | None) -> str:
+    """What Telegram has registered, and whether it is this configuration's address."""
+    if not url:
+        return f"未登记 webhook（轮询模式）；待处理更新 {pending} 条。"
+    match = "与配置一致" if url == expected else f"与配置不同，配置为 {expected}"
+    return f"webhook：{url}（{match}）；待处理更新 {pending} 条；最多并发连接 {connections}。"

@@ -481,7 +481,10 @@ class InboxUpdate(Base):
     """A Telegram update persisted before its offset is confirmed (the durable intake)."""
 
     __tablename__ = "inbox_updates"
-    __table_args__ = (Index("ix_inbox_updates_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_inbox_updates_status_id", "status", "id"),
+        Index("ix_inbox_updates_status_lane", "status", "lane"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Not unique: Telegram restarts the update_id sequence after a week without updates.
@@ -494,6 +497,13 @@ class InboxUpdate(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Updates of one lane (a chat, or one user's buttons) are processed in order, by one
+    # process at a time: a lane with an update claimed by another process is left alone.
+    lane: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # The process working on the update and until when; an expired claim (its process died
+    # or hung) is taken over by another process.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class OutboxStatus(enum.StrEnum):

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.locks import OUTBOX_CHANNEL
 from storage.models import (
     Absence,
     AuditLog,
@@ -54,6 +55,8 @@ from storage.models import (
 
 # ids per IN (...) query: far below SQLite's and asyncpg's parameter limits
 CHUNK = 5000
+# PostgreSQL advisory lock key under which processes take turns claiming inbox updates.
+INBOX_CLAIM_LOCK_KEY = 0x776F726B696E62  # "workinb"
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -1082,31 +1085,96 @@ class InboxRepository(_Repository):
             statement = _upsert_insert(self.session, InboxUpdate).on_conflict_do_nothing()
             await self.session.execute(statement, list(rows))
 
-    async def pending(self, limit: int) -> list[tuple[int, str, int]]:
-        """(id, payload, attempts) of the oldest pending updates."""
-        rows = await self.session.execute(
-            select(InboxUpdate.id, InboxUpdate.payload, InboxUpdate.attempts)
-            .where(InboxUpdate.status == InboxStatus.PENDING.value)
-            .order_by(InboxUpdate.id)
-            .limit(limit)
+    async def claim(
+        self, worker: str, now: datetime, until: datetime, limit: int
+    ) -> list[tuple[int, str, int]]:
+        """Claim for `worker` the oldest pending updates nobody holds, and return (id, payload,
+        attempts) of each. A lane (chat) with an update another process holds is left out
+        whole, so one chat's updates are never worked on by two processes at once.
+        """
+        if _dialect(self.session) == "postgresql":
+            # Claims take turns (a few ms each): two processes claiming at once could each
+            # take a different update of one chat.
+            await self.session.execute(select(func.pg_advisory_xact_lock(INBOX_CLAIM_LOCK_KEY)))
+            free = or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until <= now)
+            busy = InboxUpdate.lane.not_in(
+                select(InboxUpdate.lane).where(
+                    InboxUpdate.status == InboxStatus.PENDING.value,
+                    InboxUpdate.claimed_until > now,
+                    InboxUpdate.claimed_by != worker,
+                )
+            )
+        else:
+            # SQLite serves one process (the service refuses a second one), so a claim left
+            # behind is a dead process's: free at once.
+            free = busy = true()
+        rows = list(
+            (
+                await self.session.execute(
+                    select(InboxUpdate.id, InboxUpdate.payload, InboxUpdate.attempts)
+                    .where(
+                        InboxUpdate.status == InboxStatus.PENDING.value,
+                        free,
+                        busy,
+                    )
+                    .order_by(InboxUpdate.id)
+                    .limit(limit)
+                )
+            ).all()
         )
-        return list(rows.all())
+        if rows:
+            await self.session.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.id.in_([row[0] for row in rows]))
+                .values(claimed_by=worker, claimed_until=until)
+            )
+        return rows
 
-    async def mark_done(self, inbox_ids: Sequence[int], at: datetime) -> None:
-        """Mark updates processed; the last error of earlier attempts stays on record."""
+    async def renew(self, worker: str, until: datetime) -> None:
+        """Keep the claims of a live process from expiring."""
+        await self.session.execute(
+            update(InboxUpdate)
+            .where(
+                InboxUpdate.claimed_by == worker,
+                InboxUpdate.status == InboxStatus.PENDING.value,
+            )
+            .values(claimed_until=until)
+        )
+
+    async def release(self, worker: str) -> None:
+        """Give up the claims on updates `worker` did not finish (their lanes stop in order)."""
+        await self.session.execute(
+            update(InboxUpdate)
+            .where(
+                InboxUpdate.claimed_by == worker,
+                InboxUpdate.status == InboxStatus.PENDING.value,
+            )
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+    async def mark_done(
+        self, inbox_ids: Sequence[int], at: datetime, worker: str | None = None
+    ) -> int:
+        """Mark updates processed (only those `worker` holds, if given); returns how many.
+        The last error of earlier attempts stays on record."""
         if not inbox_ids:
-            return
+            return 0
         # One id (every handler's commit) keeps a plain cached statement; a batch uses IN.
         which = (
             InboxUpdate.id == inbox_ids[0]
             if len(inbox_ids) == 1
             else InboxUpdate.id.in_(list(inbox_ids))
         )
-        await self.session.execute(
+        result = await self.session.execute(
             update(InboxUpdate)
-            .where(which, InboxUpdate.status == InboxStatus.PENDING.value)
+            .where(
+                which,
+                InboxUpdate.status == InboxStatus.PENDING.value,
+                true() if worker is None else InboxUpdate.claimed_by == worker,
+            )
             .values(status=InboxStatus.DONE.value, processed_at=at)
         )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def scrub(self, inbox_id: int) -> None:
         """Drop an update's content, keeping only that it was received (and its dedup key)."""
@@ -1127,7 +1195,9 @@ class InboxRepository(_Repository):
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def record_failure(self, inbox_id: int, error: str, give_up: bool) -> None:
+    async def record_failure(
+        self, inbox_id: int, error: str, give_up: bool, worker: str | None = None
+    ) -> None:
         """Count a failed attempt of a pending update; a done update is never reopened.
 
         (A failure after the commit, such as a reply that did not go out, is the outbox's to
@@ -1135,7 +1205,11 @@ class InboxRepository(_Repository):
         """
         await self.session.execute(
             update(InboxUpdate)
-            .where(InboxUpdate.id == inbox_id, InboxUpdate.status == InboxStatus.PENDING.value)
+            .where(
+                InboxUpdate.id == inbox_id,
+                InboxUpdate.status == InboxStatus.PENDING.value,
+                true() if worker is None else InboxUpdate.claimed_by == worker,
+            )
             .values(
                 attempts=InboxUpdate.attempts + 1,
                 last_error=error[:2000],
@@ -1381,3 +1455,8 @@ class OutboxRepository(_Repository):
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         )
         return dict(rows.all())
+
+    async def notify(self) -> None:
+        """Tell the sending process, whichever it is, that messages wait (on commit)."""
+        if _dialect(self.session) == "postgresql":
+            await self.session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))

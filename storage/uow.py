@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -12,6 +13,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.forms import FormRepository
+from storage.ops import OpsRepository
 from storage.projects import ProjectRepository
 from storage.repositories import (
     AuditRepository,
@@ -28,6 +30,28 @@ from storage.web import WebRepository
 # Set by the intake while an inbox update is processed: committing the update's work marks
 # that update done in the same transaction, so a replay after a crash never repeats it.
 current_inbox_id: ContextVar[int | None] = ContextVar("current_inbox_id", default=None)
+
+
+@dataclass
+class InboxClaim:
+    """The process (`worker`) that claimed the update being processed; `done` once a commit
+    marked the update done (a handler may commit more than once)."""
+
+    worker: str
+    done: bool = False
+
+
+# Set by the intake beside current_inbox_id: the done mark then counts only while this
+# process still holds the update, so a process that lost it to another cannot apply it too.
+current_claim: ContextVar[InboxClaim | None] = ContextVar("current_claim", default=None)
+
+
+class ClaimLost(Exception):
+    """Another process took the update over (this one was too slow): its work is rolled back."""
+
+    def __init__(self, inbox_id: int) -> None:
+        super().__init__(f"inbox update {inbox_id} is no longer claimed by this process")
+        self.inbox_id = inbox_id
 
 
 class UnitOfWork:
@@ -66,6 +90,7 @@ class UnitOfWork:
         self.scoring = ScoringRepository(session)
         self.projects = ProjectRepository(session)
         self.web = WebRepository(session)
+        self.ops = OpsRepository(session)
         return self
 
     async def __aexit__(
@@ -88,9 +113,19 @@ class UnitOfWork:
         """Commit, marking the inbox update being processed (if any) as done with it."""
         assert self._session is not None, "unit of work used outside `async with`"
         inbox_id = current_inbox_id.get()
+        claim = current_claim.get()
         if inbox_id is not None:
-            await self.inbox.mark_done([inbox_id], self._now())
+            if claim is None:
+                await self.inbox.mark_done([inbox_id], self._now())
+            elif not claim.done and not await self.inbox.mark_done(
+                [inbox_id], self._now(), claim.worker
+            ):
+                raise ClaimLost(inbox_id)
+        if self.outbox.added:
+            await self.outbox.notify()
         await self._session.commit()
+        if claim is not None and inbox_id is not None:
+            claim.done = True
         if self.outbox.added and self._on_outbox is not None:
             self.outbox.added = False
             self._on_outbox()

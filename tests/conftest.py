@@ -163,7 +163,8 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[telegram]\nbot_username = "county_worklog_bot"\n'
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/worklog.db"\n',
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/worklog.db"\n'
+        f'[backup]\ndir = "{tmp_path}/backups"\n[ops]\nport = 0\n',
         encoding="utf-8",
     )
     return path

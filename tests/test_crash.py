@@ -87,7 +87,9 @@ def _config(tmp_path: Path, api: FakeBotApi, db_url: str) -> Path:
     config.write_text(
         f'[telegram]\ntoken = "999:crash-test"\nbase_url = "{api.base_url}"\n'
         f'base_file_url = "{api.base_file_url}"\npoll_timeout = 2\n'
-        f'[database]\nurl = "{db_url}"\n',
+        f'[database]\nurl = "{db_url}"\n'
+        "[service]\nclaim_timeout = 5\n[web]\nenabled = false\n"
+        "[ops]\nenabled = false\n[backup]\nenabled = false\n",
         encoding="utf-8",
     )
     return config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ import aiohttp
 import openpyxl
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from telegram import (
     Bot,
     ForceReply,
@@ -27,7 +29,6 @@ from telegram import (
 from telegram.error import (
     BadRequest,
     Conflict,
-    InvalidToken,
     NetworkError,
     RetryAfter,
     TimedOut,
@@ -726,8 +727,8 @@ async def test_commands_and_delete_webhook(api: FakeBotApi, bot: Bot) -> None:
     assert len(api.pending_updates()) == 1
     assert await bot.delete_webhook(drop_pending_updates=True)
     assert api.pending_updates() == []
-    with pytest.raises(InvalidToken, match="Not Found"):  # PTB's reading of a 404
-        await bot.get_webhook_info()
+    info = await bot.get_webhook_info()
+    assert (info.url, info.pending_update_count, info.max_connections) == ("", 0, None)
 
 
 async def test_control_http_api(api: FakeBotApi, bot: Bot) -> None:
@@ -893,3 +894,461 @@ async def test_module_entry_point_serves_until_killed() -> None:
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+# -- webhooks --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (for now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Receiver:
+    """A small webhook listener on 127.0.0.1 that records what it receives.
+
+    It answers ``statuses`` in turn, then ``status``; with ``gate`` set each request waits
+    for that event first; ``on_update`` (if any) runs on each update before the answer.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self.status = 200
+        self.statuses: list[int] = []
+        self.gate: asyncio.Event | None = None
+        self.on_update: Any = None
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.times: list[float] = []
+        self.active = 0
+        self.peak = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [body for _, body in self.requests]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            body = await request.json()
+            self.requests.append((dict(request.headers), body))
+            self.times.append(asyncio.get_running_loop().time())
+            if self.gate is not None:
+                await self.gate.wait()
+            if self.on_update is not None:
+                await self.on_update(body)
+            return web.Response(status=self.statuses.pop(0) if self.statuses else self.status)
+        finally:
+            self.active -= 1
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A running webhook listener."""
+    listener = Receiver()
+    await listener.start()
+    try:
+        yield listener
+    finally:
+        await listener.stop()
+
+
+async def test_set_get_and_delete_webhook(api: FakeBotApi, bot: Bot, receiver: Receiver) -> None:
+    assert (await bot.get_webhook_info()).url == ""
+    assert await bot.set_webhook(
+        receiver.url,
+        secret_token="s3cret_-X",
+        max_connections=5,
+        allowed_updates=["message", "callback_query"],
+    )
+    info = await bot.get_webhook_info()
+    assert (info.url, info.has_custom_certificate, info.pending_update_count) == (
+        receiver.url,
+        False,
+        0,
+    )
+    assert info.max_connections == 5
+    assert info.allowed_updates == ("callback_query", "message")
+    assert info.last_error_date is None and info.last_error_message is None
+    assert api.webhook_state()["secret"] == "s3cret_-X"
+    # Each setWebhook replaces the secret and max_connections; allowed_updates stay if omitted.
+    assert await bot.set_webhook(receiver.url)
+    info = await bot.get_webhook_info()
+    assert (info.max_connections, info.allowed_updates) == (40, ("callback_query", "message"))
+    assert api.webhook_state()["secret"] is None
+    assert await bot.delete_webhook()
+    info = await bot.get_webhook_info()
+    assert (info.url, info.max_connections, info.allowed_updates) == ("", None, ())
+    assert await bot.delete_webhook()  # nothing to delete is fine
+    # An empty URL removes the webhook too.
+    await bot.set_webhook(receiver.url)
+    assert await bot.set_webhook("")
+    assert api.webhook_info() == {
+        "url": "",
+        "has_custom_certificate": False,
+        "pending_update_count": 0,
+    }
+    # JSON and form bodies; a secret of digits stays a string.
+    method = f"{api.base_url}{TOKEN}/setWebhook"
+    async with aiohttp.ClientSession() as http:
+        body = {"url": receiver.url, "max_connections": 3, "secret_token": "123"}
+        async with http.post(method, json=body) as resp:
+            assert await resp.json() == {"ok": True, "result": True}
+        assert (api.webhook_state()["secret"], api.webhook_state()["max_connections"]) == (
+            "123",
+            3,
+        )
+        form = {"url": receiver.url, "max_connections": "7", "secret_token": "007"}
+        async with http.post(method, data=form) as resp:
+            assert (await resp.json())["result"] is True
+        assert (api.webhook_state()["secret"], api.webhook_state()["max_connections"]) == (
+            "007",
+            7,
+        )
+        async with http.get(f"{api.base_url}{TOKEN}/getWebhookInfo") as resp:
+            result = (await resp.json())["result"]
+        assert result["url"] == receiver.url
+        assert result["allowed_updates"] == ["callback_query", "message"]  # set at first
+
+
+async def test_webhook_must_be_https_except_on_loopback(api: FakeBotApi, bot: Bot) -> None:
+    for url in (
+        "http://example.com/hook",
+        "http://10.0.0.1/hook",
+        "ftp://127.0.0.1/hook",
+        "example.com/hook",
+    ):
+        # PTB drops "Bad Request: " and capitalises the rest.
+        with pytest.raises(BadRequest, match=r"(?i)an HTTPS URL must be provided for webhook"):
+            await bot.set_webhook(url)
+    with pytest.raises(BadRequest, match="only on ports 80, 88, 443 or 8443"):
+        await bot.set_webhook("https://example.com:8080/hook")
+    with pytest.raises(BadRequest, match=r"(?i)IP address 192\.168\.1\.5 is reserved"):
+        await bot.set_webhook("https://192.168.1.5/hook")
+    assert api.webhook_info()["url"] == ""
+    async with aiohttp.ClientSession() as http:
+        body = {"url": "http://example.com/hook"}
+        async with http.post(f"{api.base_url}{TOKEN}/setWebhook", json=body) as resp:
+            assert resp.status == 400
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: bad webhook: "
+                "An HTTPS URL must be provided for webhook",
+            }
+    for url in (
+        "https://example.com/hook",
+        "https://example.com:8443/hook",
+        # The fake's deviation: plain HTTP on any port of a loopback host.
+        "http://127.0.0.1:1/hook",
+        "http://localhost:65000/hook",
+        "http://[::1]:8080/hook",
+        "https://127.0.0.2:9/hook",
+    ):
+        assert await bot.set_webhook(url)
+        assert (await bot.get_webhook_info()).url == url
+
+
+async def test_webhook_secret_and_max_connections_are_checked(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    for secret in ("has space", "semi;colon", "ünïcode", "a" * 257):
+        with pytest.raises(BadRequest, match=r"(?i)secret token"):
+            await bot.set_webhook(receiver.url, secret_token=secret)
+    for count in (0, 101):
+        with pytest.raises(BadRequest, match=r"(?i)max_connections must be between 1 and 100"):
+            await bot.set_webhook(receiver.url, max_connections=count)
+    assert api.webhook_info()["url"] == ""
+    assert await bot.set_webhook(receiver.url, secret_token="a-Z_9" * 51 + "x", max_connections=100)
+    assert api.webhook_state()["secret"] == "a-Z_9" * 51 + "x"
+    assert api.webhook_info()["max_connections"] == 100
+
+
+async def test_get_updates_conflicts_while_webhook_is_set(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=10))
+    await api.wait_for_poll()
+    await bot.set_webhook(receiver.url)
+    with pytest.raises(Conflict, match="terminated by setWebhook request"):
+        await asyncio.wait_for(poll, 5)
+    with pytest.raises(Conflict, match="can't use getUpdates method while webhook is active"):
+        await bot.get_updates()
+    url = f"{api.base_url}{TOKEN}/getUpdates"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 409
+        assert await resp.json() == {
+            "ok": False,
+            "error_code": 409,
+            "description": "Conflict: can't use getUpdates method while webhook is active; "
+            "use deleteWebhook to delete the webhook first",
+        }
+    await bot.delete_webhook()
+    assert await bot.get_updates() == ()
+
+
+async def test_webhook_delivers_updates_with_the_secret(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    early = api.send_text(ALICE, "queued before the webhook")
+    await bot.set_webhook(receiver.url, secret_token="tok_123")
+    sent = api.send_text(ALICE, "你好")
+    edited = api.edit_text(ALICE, sent["message"]["message_id"], "你好!")
+    state = await api.wait_webhook_idle()
+    assert receiver.bodies == [early, sent, edited]
+    for headers, _ in receiver.requests:
+        assert headers["X-Telegram-Bot-Api-Secret-Token"] == "tok_123"
+        assert headers["Content-Type"] == "application/json"
+    update = Update.de_json(receiver.bodies[2], bot)
+    assert update.edited_message is not None and update.edited_message.text == "你好!"
+    assert state["pending"] == 0 and state["in_flight"] == []
+    assert state["deliveries"] == [
+        {
+            "update_id": u["update_id"],
+            "attempts": 1,
+            "status": 200,
+            "history": [200],
+            "delivered": True,
+        }
+        for u in (early, sent, edited)
+    ]
+    assert api.pending_updates() == []
+    info = await bot.get_webhook_info()
+    assert (info.pending_update_count, info.last_error_message) == (0, None)
+    # Without a secret there is no header.
+    await bot.set_webhook(receiver.url)
+    api.send_text(BOB, "no secret")
+    await api.wait_webhook_idle()
+    headers, body = receiver.requests[-1]
+    assert body["message"]["text"] == "no secret"
+    assert "X-Telegram-Bot-Api-Secret-Token" not in headers
+
+
+async def test_webhook_retries_after_an_error_status(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    api.webhook_retry_delay = 0.05
+    receiver.statuses = [500, 503]
+    await bot.set_webhook(receiver.url)
+    update = api.send_text(ALICE, "retry me")
+    await api.wait_webhook_idle()
+    [delivery] = api.webhook_deliveries()
+    assert (delivery.update_id, delivery.attempts) == (update["update_id"], 3)
+    assert (delivery.history, delivery.status, delivery.delivered) == ([500, 503, 200], 200, True)
+    assert receiver.bodies == [update] * 3
+    gaps = [b - a for a, b in zip(receiver.times, receiver.times[1:], strict=False)]
+    assert min(gaps) >= 0.04
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Wrong response from the webhook: 503 Service Unavailable"
+    assert info.last_error_date is not None
+    assert info.pending_update_count == 0
+
+
+async def test_webhook_retries_until_the_listener_starts(api: FakeBotApi, bot: Bot) -> None:
+    api.webhook_retry_delay = 0.05
+    late = Receiver(free_port())
+    await bot.set_webhook(late.url)
+    update = api.send_text(ALICE, "anyone there?")
+    state = await api.wait_webhook(lambda s: s["deliveries"][0]["attempts"] >= 3)
+    assert state["deliveries"][0]["history"][:2] == ["Connection refused"] * 2
+    info = await bot.get_webhook_info()
+    assert (info.last_error_message, info.pending_update_count) == ("Connection refused", 1)
+    await late.start()
+    try:
+        await api.wait_webhook_idle()
+        [delivery] = api.webhook_deliveries()
+        assert delivery.delivered and delivery.attempts >= 3
+        assert delivery.history[-1] == 200
+        assert set(delivery.history[:-1]) == {"Connection refused"}
+        assert late.bodies == [update]
+    finally:
+        await late.stop()
+
+
+async def test_webhook_timeout_counts_as_a_failure(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    api.webhook_retry_delay = 0.05
+    api.webhook_timeout = 0.2
+    receiver.gate = asyncio.Event()
+    await bot.set_webhook(receiver.url)
+    api.send_text(ALICE, "slow listener")
+    await api.wait_webhook(lambda s: s["deliveries"][0]["attempts"] >= 2)
+    receiver.gate.set()
+    await api.wait_webhook_idle()
+    [delivery] = api.webhook_deliveries()
+    assert delivery.history[0] == "Read timeout expired"
+    assert delivery.delivered
+    assert api.webhook_state()["last_error_message"] == "Read timeout expired"
+
+
+async def test_webhook_respects_max_connections(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    receiver.gate = asyncio.Event()
+    await bot.set_webhook(receiver.url, max_connections=2)
+    users = [FakeUser(3000 + i, f"用户{i}") for i in range(5)]
+    sent = [api.send_text(user, f"m{i}") for i, user in enumerate(users)]
+    for _ in range(500):
+        if receiver.active == 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # time for more deliveries, were any allowed
+    assert (receiver.active, receiver.peak) == (2, 2)
+    state = api.webhook_state()
+    assert state["in_flight"] == [sent[0]["update_id"], sent[1]["update_id"]]
+    assert state["pending"] == 5 and not state["idle"]
+    assert (await bot.get_webhook_info()).pending_update_count == 5
+    receiver.gate.set()
+    await api.wait_webhook_idle()
+    assert receiver.peak == 2
+    assert sorted(b["message"]["text"] for b in receiver.bodies) == [f"m{i}" for i in range(5)]
+    assert [d.attempts for d in api.webhook_deliveries()] == [1] * 5
+
+
+async def test_webhook_delivers_one_chats_updates_one_at_a_time(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    receiver.gate = asyncio.Event()
+    await bot.set_webhook(receiver.url, max_connections=10)
+    first, second = api.send_text(ALICE, "one"), api.send_text(ALICE, "two")
+    other = api.send_text(BOB, "three")
+    await api.wait_webhook(lambda state: len(state["in_flight"]) == 2)
+    assert api.webhook_state()["in_flight"] == [first["update_id"], other["update_id"]]
+    receiver.gate.set()
+    await api.wait_webhook_idle()
+    texts = [b["message"]["text"] for b in receiver.bodies if b["message"]["chat"]["id"] == 1001]
+    assert texts == ["one", "two"] and second["update_id"] > first["update_id"]
+
+
+async def test_delete_webhook_returns_pending_updates_to_get_updates(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    api.webhook_retry_delay = 0.05
+    receiver.status = 503
+    await bot.set_webhook(receiver.url)
+    first, second = api.send_text(ALICE, "one"), api.send_text(BOB, "two")
+    await api.wait_webhook(
+        lambda s: len(s["deliveries"]) == 2 and all(d["attempts"] >= 2 for d in s["deliveries"])
+    )
+    info = await bot.get_webhook_info()
+    assert info.pending_update_count == 2
+    assert info.last_error_message == "Wrong response from the webhook: 503 Service Unavailable"
+    assert await bot.delete_webhook()
+    attempts = [d.attempts for d in api.webhook_deliveries()]
+    got = await bot.get_updates()
+    assert [u.update_id for u in got] == [first["update_id"], second["update_id"]]
+    await asyncio.sleep(0.15)  # no more deliveries once deleted
+    assert [d.attempts for d in api.webhook_deliveries()] == attempts
+    info = await bot.get_webhook_info()
+    assert (info.url, info.pending_update_count, info.last_error_message) == ("", 2, None)
+
+
+async def test_drop_pending_updates_with_the_webhook(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    api.webhook_retry_delay = 0.05
+    receiver.status = 503
+    await bot.set_webhook(receiver.url)
+    api.send_text(ALICE, "stale")
+    await api.wait_webhook(lambda s: s["last_error_message"] is not None)
+    assert await bot.delete_webhook(drop_pending_updates=True)
+    assert await bot.get_updates() == ()
+    # setWebhook may drop what waits for getUpdates, too.
+    api.send_text(ALICE, "old")
+    receiver.status = 200
+    await bot.set_webhook(receiver.url, drop_pending_updates=True)
+    assert api.webhook_info()["pending_update_count"] == 0
+    api.send_text(ALICE, "new")
+    await api.wait_webhook_idle()
+    texts = [b["message"]["text"] for b in receiver.bodies]
+    assert texts[-1] == "new" and "old" not in texts and set(texts[:-1]) == {"stale"}
+
+
+async def test_webhook_control_http_api(api: FakeBotApi, bot: Bot, receiver: Receiver) -> None:
+    control = api.url + "/_control"
+    async with aiohttp.ClientSession() as http:
+
+        async def call(verb: str, path: str, **body: object) -> Any:
+            async with http.request(verb, f"{control}/{path}", json=body or None) as resp:
+                assert resp.status == 200
+                return (await resp.json())["result"]
+
+        state = await call("GET", "webhook")
+        assert (state["url"], state["pending"], state["deliveries"]) == ("", 0, [])
+        state = await call("POST", "webhook/config", retry_delay=0.05, timeout=2)
+        assert (state["retry_delay"], state["timeout"]) == (0.05, 2.0)
+        assert (api.webhook_retry_delay, api.webhook_timeout) == (0.05, 2.0)
+        await bot.set_webhook(receiver.url, secret_token="abc")
+        receiver.statuses = [500]
+        update = await call("POST", "send_text", user_id=3001, text="via control")
+        state = await call("POST", "webhook/wait_idle?timeout=5")
+        assert state["idle"] and state["pending"] == 0
+        assert (state["url"], state["secret"]) == (receiver.url, "abc")
+        assert state["max_connections"] == 40
+        assert state["deliveries"] == [
+            {
+                "update_id": update["update_id"],
+                "attempts": 2,
+                "status": 200,
+                "history": [500, 200],
+                "delivered": True,
+            }
+        ]
+        assert state["last_error_message"] == (
+            "Wrong response from the webhook: 500 Internal Server Error"
+        )
+        assert isinstance(state["last_error_date"], int)
+        assert state == api.webhook_state()
+        # A webhook that keeps failing is not idle: wait_idle answers after its timeout.
+        receiver.status = 503
+        await call("POST", "send_text", user_id=3001, text="refused")
+        state = await call("POST", "webhook/wait_idle", timeout=0.2)
+        assert not state["idle"] and state["pending"] == 1
+
+
+async def test_application_served_by_webhook(api: FakeBotApi, receiver: Receiver) -> None:
+    """A PTB Application fed by the webhook (no polling) answers through the Bot API."""
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None and update.effective_message.text
+        await update.effective_message.reply_text(update.effective_message.text.upper())
+
+    app = Application.builder().token(TOKEN).base_url(api.base_url).updater(None).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+
+    async def feed(body: dict[str, Any]) -> None:
+        await app.process_update(Update.de_json(body, app.bot))
+
+    receiver.on_update = feed
+    async with app:
+        await app.bot.set_webhook(receiver.url, secret_token="s")
+        mark = api.mark()
+        api.send_text(ALICE, "hook")
+        [reply] = await api.wait_for_reply(ALICE.id, since=mark)
+        assert reply["text"] == "HOOK"
+        await api.wait_webhook_idle()
+        assert api.pending_updates() == []
+        with pytest.raises(Conflict):
+            await app.bot.get_updates()

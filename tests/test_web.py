@@ -411,9 +411,7 @@ async def test_the_add_form_picks_a_project_and_a_collaborator_per_row(
     assert await env.count(LogEntry) == 2
 
 
-async def test_collaborator_suggestions_come_from_the_roster(
-    env: Env, client: TestClient
-) -> None:
+async def test_collaborator_suggestions_come_from_the_roster(env: Env, client: TestClient) -> None:
     await env.person("W001", "王网页")
     await env.person("W002", "王小明", unit="县发改委")
     await env.person("W003", "王退休", active=False)

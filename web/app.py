@@ -35,6 +35,8 @@ HERE = Path(__file__).parent
 SERVICES = web.AppKey("services", Services)
 SETTINGS = web.AppKey("settings", WebSettings)
 BOT_TOKEN = web.AppKey("bot_token", str)
+# The Telegram webhook's path when the service runs in webhook mode: it has its own check.
+WEBHOOK_PATH = web.AppKey("webhook_path", str)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 # Pages anyone may open; everything else needs a session.
 PUBLIC = ("/login/", APP_PATH, "/auth/telegram", "/static/")
@@ -103,7 +105,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(PUBLIC):
+    if request.path.startswith(PUBLIC) or request.path == request.app.get(WEBHOOK_PATH):
         return await handler(request)
     services = request.app[SERVICES]
     visitor = await services.web_access.visitor(request.cookies.get(COOKIE))
@@ -454,10 +456,17 @@ def _entry_id(request: web.Request, key: str = "entry_id") -> int:
 
 
 def build_web_app(
-    services: Services, settings: WebSettings, bot_token: str = ""
+    services: Services,
+    settings: WebSettings,
+    bot_token: str = "",
+    webhook: tuple[str, Handler] | None = None,
 ) -> web.Application:
-    """The web page on the given services (the bot's own, in the same process)."""
+    """The web page on the given services (the bot's own, in the same process), and the
+    Telegram webhook (path, handler) in webhook mode."""
     app = web.Application(client_max_size=settings.max_body_kb * 1024, middlewares=[guard])
+    if webhook is not None:
+        app[WEBHOOK_PATH] = webhook[0]
+        app.router.add_post(*webhook)
     app[SERVICES] = services
     app[SETTINGS] = settings
     app[BOT_TOKEN] = bot_token

@@ -21,6 +21,7 @@ async def serve(args: argparse.Namespace) -> None:
         per_chat_limit=args.per_chat_limit,
         global_limit=args.global_limit,
         host=args.host,
+        webhook_retry_delay=args.webhook_retry_delay,
     )
     await api.start(args.port)
     stop = asyncio.Event()
@@ -46,6 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--per-chat-limit", type=float, default=None)
     parser.add_argument("--global-limit", type=float, default=None)
+    parser.add_argument(
+        "--webhook-retry-delay",
+        type=float,
+        default=0.2,
+        help="seconds between a failed webhook delivery and the next",
+    )
     asyncio.run(serve(parser.parse_args(argv)))
 
 

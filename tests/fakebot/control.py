@@ -1,6 +1,7 @@
 """The ``/_control/<action>`` routes: drive the fake from another process.
 
-POST a JSON object; the answer is ``{"ok": true, "result": ...}``. Actions:
+POST a JSON object (query parameters count too); the answer is ``{"ok": true, "result": ...}``.
+Actions:
 
 - ``send_text``: ``{"user_id": 7, "text": "hi", "first_name": "...", "reply_to": 5}``
   (first_name optional; reply_to, optional, is the id of a message of the private chat it
@@ -11,10 +12,20 @@ POST a JSON object; the answer is ``{"ok": true, "result": ...}``. Actions:
   ``rate_limited``: the 429s answered for a rate limit).
 - ``enforce_limits``: ``{"global_per_second": 30, "per_chat_per_second": 1}`` (null: no
   limit), see ``FakeBotApi.enforce_limits``.
+- ``webhook`` (GET is fine): the webhook and its deliveries, ``FakeBotApi.webhook_state()``:
+  ``{"url": "" when none, "secret", "max_connections", "pending": queued updates,
+  "in_flight": [update_id, ...], "idle", "retry_delay", "timeout", "last_error_date",
+  "last_error_message", "deliveries": [{"update_id", "attempts", "status": last HTTP status or
+  error (null while in flight), "history": [each attempt's status], "delivered"}, ...]}``.
+- ``webhook/config``: ``{"retry_delay": 0.05, "timeout": 2}`` (either optional) sets
+  ``webhook_retry_delay`` / ``webhook_timeout``; the result is the webhook state.
+- ``webhook/wait_idle?timeout=10``: answers once nothing waits for the webhook and no delivery
+  is in flight, or after ``timeout`` seconds: the webhook state, whose ``idle`` tells which.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -29,15 +40,25 @@ class ControlMixin(UsersMixin):
 
     stats: Callable[[], dict[str, Any]]  # provided by FakeBotApi
     enforce_limits: Callable[[float | None, float | None], None]  # provided by FakeBotApi
+    webhook_retry_delay: float  # provided by FakeBotApi
+    webhook_timeout: float  # provided by FakeBotApi
+    webhook_state: Callable[[], dict[str, Any]]  # provided by WebhookMixin
+    wait_webhook_idle: Callable[[float], Any]  # provided by WebhookMixin
 
     async def _handle_control(self, request: web.Request) -> web.StreamResponse:
-        """Serve one control action."""
-        action = getattr(self, "_control_" + request.match_info["action"], None)
+        """Serve one control action (``/_control/a/b`` runs ``_control_a_b``)."""
+        name = "_".join(filter(None, (request.match_info["action"], request.match_info.get("sub"))))
+        action = getattr(self, "_control_" + name, None)
         if action is None:
             return json_response({"ok": False, "description": "unknown action"}, 404)
         try:
-            args = await request.json() if request.body_exists else {}
-            return json_response({"ok": True, "result": action(dict(args))})
+            args: dict[str, Any] = dict(request.query)
+            if request.body_exists:
+                args.update(await request.json())
+            result = action(args)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return json_response({"ok": True, "result": result})
         except (ValueError, TypeError, LookupError) as exc:
             return json_response({"ok": False, "description": f"bad arguments: {exc!r}"}, 400)
 
@@ -85,3 +106,22 @@ class ControlMixin(UsersMixin):
         global_limit, per_chat = (None if v is None else float(v) for v in limits)
         self.enforce_limits(global_limit, per_chat)
         return {"global_per_second": global_limit, "per_chat_per_second": per_chat}
+
+    def _control_webhook(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``webhook``."""
+        return self.webhook_state()
+
+    def _control_webhook_config(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``webhook/config``."""
+        if args.get("retry_delay") is not None:
+            self.webhook_retry_delay = max(0.0, float(args["retry_delay"]))
+        if args.get("timeout") is not None:
+            self.webhook_timeout = max(0.001, float(args["timeout"]))
+        return self.webhook_state()
+
+    async def _control_webhook_wait_idle(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``webhook/wait_idle``."""
+        try:
+            return await self.wait_webhook_idle(float(args.get("timeout", 10.0)))
+        except AssertionError:
+            return self.webhook_state()

@@ -19,6 +19,7 @@ from .common import ApiError, UploadedFile, bad, json_response, sleep_on, wake
 from .control import ControlMixin
 from .faults import FaultsMixin
 from .methods import MAX_UPLOAD_BYTES, MethodsMixin
+from .webhook import WebhookMixin
 
 BOT_ID = 7_000_000_001
 DEFAULT_USERNAME = "worklog_test_bot"
@@ -28,7 +29,9 @@ DEFAULT_BOT_NAME = "WorkLog Test Bot"
 API_METHODS = (
     "getMe",
     "getUpdates",
+    "setWebhook",
     "deleteWebhook",
+    "getWebhookInfo",
     "sendMessage",
     "sendDocument",
     "sendPhoto",
@@ -49,6 +52,8 @@ STRING_PARAMS = frozenset(
         "parse_mode",
         "callback_query_id",
         "url",
+        "secret_token",
+        "ip_address",
         "language_code",
     }
 )
@@ -162,7 +167,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
     return params
 
 
-class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
+class FakeBotApi(ControlMixin, WebhookMixin, MethodsMixin, FaultsMixin):
     """A fake Telegram Bot API server with simulated users, call recording and faults."""
 
     def __init__(
@@ -175,11 +180,16 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         per_chat_limit: float | None = None,
         global_limit: float | None = None,
         host: str = "127.0.0.1",
+        webhook_retry_delay: float = 0.2,
+        webhook_timeout: float = 10.0,
     ) -> None:
         """Configure the fake; nothing is served until :meth:`start`.
 
-        ``clock`` dates user and bot messages; ``strict_chats`` refuses sends to chats no user
-        wrote from; the limits are sends per second (per chat / overall) before a 429.
+        ``clock`` dates user and bot messages (and webhook errors); ``strict_chats`` refuses
+        sends to chats no user wrote from; the limits are sends per second (per chat / overall)
+        before a 429. After a failed webhook delivery the next waits ``webhook_retry_delay``
+        seconds; a webhook that does not answer within ``webhook_timeout`` seconds fails.
+        Both are attributes tests may change at any time.
         """
         self.username = username
         self.bot_name = bot_name
@@ -212,9 +222,22 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         self._confirmed_offset = 0
         self._allowed_updates: frozenset[str] | None = None
         self._poll_gen = 0
+        self._poll_conflict = ""
         self._parked = 0
         self._update_waiters: list[asyncio.Future[None]] = []
         self._park_waiters: list[asyncio.Future[None]] = []
+        # The webhook (see webhook.py).
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_timeout = webhook_timeout
+        self._webhook = None
+        self._deliveries = {}
+        self._in_flight = {}
+        self._abandoned = set()
+        self._resume_at = 0.0
+        self._resume_timer = None
+        self._webhook_error = None
+        self._webhook_waiters = []
+        self._webhook_session = None
         # Chats, messages and what users do.
         self._chats: dict[int | str, dict[str, Any]] = {}
         self._messages: dict[tuple[int | str, int], dict[str, Any]] = {}
@@ -245,6 +268,7 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("*", "/_control/{action}", self._handle_control)
+        app.router.add_route("*", "/_control/{action}/{sub}", self._handle_control)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         try:
@@ -254,14 +278,19 @@ class FakeBotApi(ControlMixin, MethodsMixin, FaultsMixin):
             raise
         self._runner = runner
         self._port = runner.addresses[0][1]
+        self._pump()  # a webhook set before the start
 
     async def stop(self) -> None:
-        """Answer pending long polls and slow calls at once, then shut the server down."""
+        """Answer pending long polls and slow calls at once, then shut the server down.
+
+        Webhook deliveries in flight are abandoned; their updates stay queued.
+        """
         if self._runner is None:
             return
         self._closing = True
         self._closing_event.set()
         wake(self._update_waiters)
+        await self._stop_webhook()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 

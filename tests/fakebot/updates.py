@@ -1,4 +1,7 @@
-"""The update queue: ``enqueue`` and getUpdates with real offsets and long polling."""
+"""The update queue: ``enqueue`` and getUpdates with real offsets and long polling.
+
+The webhook methods, which deliver this queue instead, are in ``webhook.py``.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ class UpdatesMixin(ChatsMixin):
     _allowed_updates: frozenset[str] | None
     _open_queries: set[str]
     _poll_gen: int
+    _poll_conflict: str  # the 409 that ends a parked getUpdates when ``_poll_gen`` moves on
     _parked: int
     _update_waiters: list[asyncio.Future[None]]
     _park_waiters: list[asyncio.Future[None]]
@@ -115,6 +119,10 @@ class UpdatesMixin(ChatsMixin):
         self._confirm(offset)
         # A newer getUpdates terminates an older pending one, like Telegram does.
         self._poll_gen += 1
+        self._poll_conflict = (
+            "Conflict: terminated by other getUpdates request; "
+            "make sure that only one bot instance is running"
+        )
         generation = self._poll_gen
         wake(self._update_waiters)
         loop = asyncio.get_running_loop()
@@ -131,14 +139,4 @@ class UpdatesMixin(ChatsMixin):
             finally:
                 self._parked -= 1
             if generation != self._poll_gen:
-                raise ApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                )
-
-    def _api_delete_webhook(self, params: dict[str, Any]) -> bool:
-        """deleteWebhook: there is never a webhook; PTB's Updater calls it before polling."""
-        if params.get("drop_pending_updates"):
-            self._confirm(self._next_update_id)
-        return True
+                raise ApiError(409, self._poll_conflict)
