@@ -30,7 +30,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
     """Create the async engine for `url`, making the SQLite directory if needed."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # An error's text leaves out the statement's parameters: they can hold a cadre's entry,
+    # and errors are logged.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         # Session.close() already rolled back; a second rollback on check-in is one more
         # round trip to the aiosqlite thread for every unit of work.
