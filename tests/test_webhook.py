@@ -197,6 +197,18 @@ async def test_webhook_checks_the_secret_and_stores_a_redelivery_once(
         _, unsure = await _outbox(db_url)
         _assert_once_and_confirmed(burst, per_message, unsure)
 
+        # What the process counted, as Prometheus scrapes it.
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{service.ops_port}/metrics") as response,
+        ):
+            metrics = await response.text()
+        # The two redeliveries were received, and stored as nothing new.
+        assert "worklog_updates_received_total 7.0" in metrics
+        assert "worklog_updates_processed_total 5.0" in metrics
+        assert 'worklog_messages_sent_total{kind="reply"} 5.0' in metrics
+        assert "worklog_inbox_backlog 0.0" in metrics
+
         code, out = await service.cli("webhook", "info")
         assert code == 0 and "与配置一致" in out, out
         assert await service.terminate() == 0, service.tail()
