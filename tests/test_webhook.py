@@ -6,12 +6,14 @@ PostgreSQL share a burst while one of them is killed again and again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import signal
 import sys
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -223,15 +225,25 @@ async def test_webhook_checks_the_secret_and_stores_a_redelivery_once(
     assert api.webhook_info()["url"] == ""
 
 
-async def test_a_sigkill_between_receipt_and_commit_is_healed_by_telegrams_retry(
-    db_url: str, tmp_path: Path, api: FakeBotApi
-) -> None:
+@contextlib.asynccontextmanager
+async def _serving(db_url: str, tmp_path: Path, api: FakeBotApi) -> AsyncIterator[Service]:
+    """Seeded cadres and one service, registered as the webhook; killed if a test fails."""
     await _seed(db_url)
     service = Service(tmp_path, "one", api, db_url)
     api.set_webhook(service.url, secret_token=SECRET)
     await service.start()
-    burst = Burst(api, 2)
     try:
+        yield service
+    finally:
+        if service.process and service.process.returncode is None:
+            await service.kill()
+
+
+async def test_a_sigkill_between_receipt_and_commit_is_healed_by_telegrams_retry(
+    db_url: str, tmp_path: Path, api: FakeBotApi
+) -> None:
+    burst = Burst(api, 2)
+    async with _serving(db_url, tmp_path, api) as service:
         async with DatabaseLock(db_url):
             burst.send(1)
             # The delivery is in the service, which waits for the locked inbox table.
@@ -243,9 +255,6 @@ async def test_a_sigkill_between_receipt_and_commit_is_healed_by_telegrams_retry
         await service.start()  # Telegram's next attempt reaches the restarted service
         await _until(lambda: _everything_done(db_url, burst, api), 60, "the redelivery")
         assert await service.terminate() == 0, service.tail()
-    finally:
-        if service.process and service.process.returncode is None:
-            await service.kill()
     [delivery] = api.webhook_deliveries()
     assert delivery.attempts >= 2
     per_message, _ = await _stored(db_url)
@@ -256,12 +265,8 @@ async def test_a_sigkill_between_receipt_and_commit_is_healed_by_telegrams_retry
 async def test_sigterm_stops_taking_updates_and_finishes_those_in_hand(
     db_url: str, tmp_path: Path, api: FakeBotApi
 ) -> None:
-    await _seed(db_url)
-    service = Service(tmp_path, "one", api, db_url)
-    api.set_webhook(service.url, secret_token=SECRET)
-    await service.start()
     burst = Burst(api, 3)
-    try:
+    async with _serving(db_url, tmp_path, api) as service:
         burst.send(60)
         await _until(lambda: _async(len(api.calls("sendMessage")) >= 10), 60, "some replies")
         assert await service.terminate() == 0, service.tail()
@@ -269,9 +274,6 @@ async def test_sigterm_stops_taking_updates_and_finishes_those_in_hand(
         await service.start()
         await _until(lambda: _everything_done(db_url, burst, api), 90, "the whole burst")
         assert await service.terminate() == 0, service.tail()
-    finally:
-        if service.process and service.process.returncode is None:
-            await service.kill()
     per_message, _ = await _stored(db_url)
     _, unsure = await _outbox(db_url)
     assert unsure == 0, "a graceful stop leaves no send in doubt"

@@ -1,0 +1,509 @@
+"""Webhook intake on PostgreSQL with 1, 2 and 4 `worklog run` processes, measured in one run.
+
+For each process count, the processes (`python -m bot run`, webhook mode, each on its own
+web and ops port, no scheduled jobs, no backups) start on a fresh database copied from one
+migrated template with `--cadres` bound cadres; the Bot API they reply through is the fake
+(`tests.fakebot`, in this process). The load generator then plays Telegram: it POSTs
+`--messages` message updates (private chats, `1.走访企业第k号项目`, one entry each) with the
+secret header straight to the processes' webhooks, round-robin, at most `--in-flight` at a
+time (Telegram opens up to 40 connections), sending a refused one (not 200) again to the next
+process. It waits until every message is a log entry, checks each is stored exactly once,
+and stops the processes with SIGTERM (each must exit 0).
+
+Prints, per process count: messages/s from the first POST to the last entry stored and the
+ratio to one process; webhook answers/s (updates durably in the inbox); p50/p95 from the
+webhook's receipt (`inbox_updates.received_at`) to the entry (`log_entries.created_at`), both
+written by this host's clock; how busy the machine's CPUs were meanwhile. A table, then one
+JSON line. Replies go through the outbox at Telegram's limits (`[outbox]` defaults, sent by
+whichever process holds the sender lease), so they trail the entries and are not measured.
+
+The figures are relative. On one machine the processes share its CPUs with each other, with
+PostgreSQL (same host, one database) and with the load generator and the fake Bot API: a
+second process helps only while a CPU is idle, and on a 2-core machine more processes than
+cores mostly add contention (context switches, claims of the shared inbox, locks). Spread
+over machines, with PostgreSQL on its own host, each process brings its own CPU. Run from the
+repository root:
+
+    .venv/bin/python -m benchmarks.scaleout
+    .venv/bin/python -m benchmarks.scaleout --messages 3000 --processes 1,2,4
+    .venv/bin/python -m benchmarks.scaleout --quick   # a smoke run: 40 messages, 1 and 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import uvloop
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bot.intake import dedup_key
+from bot.webhook import SECRET_HEADER
+from storage.db import create_engine
+from storage.migrate import upgrade
+from storage.models import InboxUpdate, LogEntry
+from tests.fakebot import FakeBotApi, FakeUser
+from tests.seeding import seed_bound_people
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "4242:scaleout-benchmark"
+SECRET = "scaleout-benchmark-secret"
+FIRST_USER = 20_000_000
+DEFAULT_PG_URL = os.environ.get(
+    "WORKLOG_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    messages: int = 3000
+    processes: tuple[int, ...] = (1, 2, 4)
+    cadres: int = 200  # bound cadres the messages come from, in turn
+    in_flight: int = 32  # webhook POSTs under way at once
+    start_timeout: float = 180.0  # seconds for the processes to answer /healthz
+
+
+QUICK = Spec(messages=40, processes=(1, 2), cadres=20, in_flight=8)
+
+
+# -- databases -------------------------------------------------------------------------------
+
+
+class Databases:
+    """Scratch PostgreSQL databases next to the admin database of `pg_url`, dropped after."""
+
+    def __init__(self, pg_url: str) -> None:
+        self.base = make_url(pg_url)
+        self.tag = uuid.uuid4().hex[:10]
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    async def admin(self, sql: str) -> None:
+        conn = await asyncpg.connect(
+            host=self.base.host,
+            port=self.base.port or 5432,
+            user=self.base.username,
+            password=self.base.password,
+            database=self.base.database,
+            timeout=10,
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    @contextlib.asynccontextmanager
+    async def template(self, cadres: int) -> AsyncIterator[str]:
+        """A migrated database with `cadres` bound cadres: the name, to copy from."""
+        name = f"bench_scaleout_tpl_{self.tag}"
+        await self.admin(f'CREATE DATABASE "{name}"')
+        try:
+            engine = create_engine(self.url(name))
+            try:
+                await upgrade(engine)
+            finally:
+                await engine.dispose()
+            people = [(f"S{n:04d}", FIRST_USER + n) for n in range(cadres)]
+            await seed_bound_people(self.url(name), people)
+            yield name
+        finally:
+            await self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    @contextlib.asynccontextmanager
+    async def copy(self, template: str, suffix: str) -> AsyncIterator[str]:
+        """A fresh copy of the template: its URL."""
+        name = f"bench_scaleout_{self.tag}_{suffix}"
+        await self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        try:
+            yield self.url(name)
+        finally:
+            await self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- the processes ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Process:
+    """One `worklog run` in webhook mode; its log in a file (a pipe could fill up)."""
+
+    def __init__(self, tmp: Path, name: str, api: FakeBotApi, db_url: str) -> None:
+        self.name = name
+        self.port = free_port()
+        self.ops_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/telegram/webhook"
+        self.config = tmp / f"{name}.toml"
+        self.log = tmp / f"{name}.log"
+        sections: dict[str, dict[str, Any]] = {
+            "telegram": {
+                "token": TOKEN,
+                "base_url": api.base_url,
+                "base_file_url": api.base_file_url,
+                "mode": "webhook",
+                "webhook_secret": SECRET,
+                "webhook_url": self.url,
+            },
+            "database": {"url": db_url},
+            "web": {"host": "127.0.0.1", "port": self.port},
+            "ops": {"port": self.ops_port},
+            "scheduler": {"run_jobs": False},
+            "service": {"stop_grace": 20},
+            "backup": {"enabled": False},
+        }
+        lines = []
+        for section, values in sections.items():
+            lines.append(f"[{section}]")
+            lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+        self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = {**os.environ, "WORKLOG_CONFIG": str(self.config), "PYTHONPATH": str(ROOT)}
+        for key in ("WORKLOG_TELEGRAM_TOKEN", "WORKLOG_DATABASE_URL", "WORKLOG_TELEGRAM_WEBHOOK_SECRET"):
+            env.pop(key, None)
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=env, cwd=str(ROOT),
+                stdout=log, stderr=log,
+            )  # fmt: skip
+
+    async def ready(self, http: aiohttp.ClientSession, timeout: float) -> None:
+        """Wait until /healthz answers 200 (migrated, names loaded, webhook listening)."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.ops_port}/healthz"
+        while True:
+            if self.process.returncode is not None:
+                raise RuntimeError(f"{self.name} exited {self.process.returncode}:\n{self.tail()}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+                    if response.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not answer /healthz:\n{self.tail()}")
+            await asyncio.sleep(0.2)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far (Linux; 0 elsewhere)."""
+        assert self.process is not None
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def terminate(self) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), 60)
+
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    def tail(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+
+class CpuMeter:
+    """How busy all of this machine's CPUs were between `start` and `stop` (Linux /proc/stat)."""
+
+    @staticmethod
+    def _sample() -> tuple[int, int] | None:
+        try:
+            values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    def start(self) -> None:
+        self.first = self._sample()
+
+    def stop(self) -> float | None:
+        last = self._sample()
+        if self.first is None or last is None or last[1] == self.first[1]:
+            return None
+        return (last[0] - self.first[0]) / (last[1] - self.first[1])
+
+
+# -- the load --------------------------------------------------------------------------------
+
+
+def build_updates(api: FakeBotApi, spec: Spec) -> list[dict[str, Any]]:
+    """The message updates as Telegram sends them, made by the fake (which then knows each
+    message, so the replies to them are valid): message k from cadre k mod `cadres`, in a
+    private chat, unique update ids and per-chat increasing message ids."""
+    users = [FakeUser(FIRST_USER + n, f"干部{n}") for n in range(spec.cadres)]
+    return [
+        api.send_text(users[k % spec.cadres], f"1.走访企业第{k}号项目") for k in range(spec.messages)
+    ]
+
+
+@dataclass
+class Load:
+    started: float = 0.0  # wall clock of the first POST
+    answered: float = 0.0  # wall clock of the last 200
+    resent: int = 0  # POSTs answered otherwise (or not at all), sent again
+
+
+async def play(urls: list[str], updates: list[dict[str, Any]], in_flight: int) -> Load:
+    """POST every update to the webhooks round-robin, `in_flight` at a time, until each got
+    a 200; a refused delivery goes to the next process, as Telegram's retry through a
+    balancer would."""
+    bodies = [json.dumps(u, ensure_ascii=False).encode() for u in updates]
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    pending = iter(enumerate(bodies))
+    load = Load()
+    timeout = aiohttp.ClientTimeout(total=30)
+    connector = aiohttp.TCPConnector(limit=in_flight, limit_per_host=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+
+        async def deliver() -> None:
+            for k, body in pending:
+                for attempt in itertools.count():
+                    url = urls[(k + attempt) % len(urls)]
+                    try:
+                        async with http.post(url, data=body, headers=headers) as response:
+                            await response.read()
+                            if response.status == 200:
+                                break
+                    except (aiohttp.ClientError, TimeoutError):
+                        pass
+                    load.resent += 1
+                    if attempt >= 50:
+                        raise RuntimeError(f"update {k} refused 50 times")
+                    await asyncio.sleep(0.05)
+                load.answered = time.time()
+
+        load.started = time.time()
+        await asyncio.gather(*(deliver() for _ in range(in_flight)))
+    return load
+
+
+async def stored_count(engine: Any) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(LogEntry)) or 0)
+
+
+async def wait_stored(engine: Any, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (count := await stored_count(engine)) < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {count} of {n} entries stored")
+        await asyncio.sleep(0.1)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def measure(engine: Any, updates: list[dict[str, Any]], load: Load) -> dict[str, Any]:
+    """Throughput and receipt-to-entry latency of one run, from what the database holds."""
+    async with engine.connect() as conn:
+        inbox = (await conn.execute(select(InboxUpdate.dedup_key, InboxUpdate.received_at))).all()
+        entries = (
+            await conn.execute(
+                select(LogEntry.source_key, LogEntry.source_part, LogEntry.created_at)
+            )
+        ).all()
+        pending = int(
+            await conn.scalar(select(func.count()).where(InboxUpdate.status != "done")) or 0
+        )
+    received = dict(inbox)
+    created = {key: at for key, part, at in entries if part == 0}
+    per_message = Counter(key for key, _, _ in entries)
+    latencies = []
+    for update in updates:
+        message = update["message"]
+        key = f"{message['chat']['id']}:{message['message_id']}"
+        if key in created and dedup_key(update) in received:
+            latencies.append((created[key] - received[dedup_key(update)]).total_seconds())
+    expected = {
+        f"{u['message']['chat']['id']}:{u['message']['message_id']}" for u in updates
+    }
+    last = max(at for at in created.values()).timestamp()
+    n = len(updates)
+    return {
+        "stored": len(entries),
+        # Every message once, one entry each, its update received once and done.
+        "once": set(per_message) == expected
+        and set(per_message.values()) == {1}
+        and len(inbox) == n
+        and pending == 0,
+        "msgs_per_s": round(n / (last - load.started), 1),
+        "accepted_per_s": round(n / (load.answered - load.started), 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+        "seconds": round(last - load.started, 2),
+        "resent": load.resent,
+    }
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+async def run_count(
+    count: int, url: str, api: FakeBotApi, spec: Spec, tmp: Path
+) -> dict[str, Any]:
+    """Start `count` processes on the fresh database `url`, play the load, stop them."""
+    processes = [Process(tmp, f"p{count}-{i}", api, url) for i in range(count)]
+    engine = create_engine(url)
+    try:
+        for process in processes:
+            await process.start()
+        async with aiohttp.ClientSession() as http:
+            await asyncio.gather(*(p.ready(http, spec.start_timeout) for p in processes))
+        updates = build_updates(api, spec)
+        cpu_before = [p.cpu_seconds() for p in processes]
+        meter = CpuMeter()
+        meter.start()
+        load = await play([p.url for p in processes], updates, spec.in_flight)
+        await wait_stored(engine, spec.messages, 60 + spec.messages / 5)
+        busy = meter.stop()
+        cpu = [round(p.cpu_seconds() - b, 1) for p, b in zip(processes, cpu_before, strict=True)]
+        result = await measure(engine, updates, load)
+        exits = [await p.terminate() for p in processes]
+    finally:
+        for process in processes:
+            await process.kill()
+        await engine.dispose()
+    failed = [p.name for p, code in zip(processes, exits, strict=True) if code != 0]
+    if failed:
+        raise RuntimeError(f"{', '.join(failed)} did not exit 0: {exits}\n{processes[0].tail()}")
+    return {
+        "processes": count,
+        "messages": spec.messages,
+        **result,
+        "cpu_busy": None if busy is None else round(busy, 2),
+        "process_cpu_s": cpu,
+        "exit_codes": exits,
+    }
+
+
+async def run(spec: Spec, pg_url: str = DEFAULT_PG_URL) -> dict[str, Any]:
+    """Every process count of `spec`, each on a fresh copy of one seeded template."""
+    databases = Databases(pg_url)
+    api = FakeBotApi(strict_chats=False)
+    await api.start()
+    runs = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="scaleout-") as tmp:
+            async with databases.template(spec.cadres) as template:
+                for count in spec.processes:
+                    async with databases.copy(template, f"p{count}") as url:
+                        runs.append(await run_count(count, url, api, spec, Path(tmp)))
+    finally:
+        await api.stop()
+    base = runs[0]["msgs_per_s"]
+    for one in runs:
+        one["ratio"] = round(one["msgs_per_s"] / base, 2)
+    return {
+        "messages": spec.messages,
+        "cadres": spec.cadres,
+        "in_flight": spec.in_flight,
+        "cpus": os.cpu_count(),
+        "runs": runs,
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    """The table: one row per process count."""
+    lines = [
+        f"{result['messages']} messages from {result['cadres']} cadres, "
+        f"{result['in_flight']} POSTs in flight, {result['cpus']} CPUs",
+        "processes  msgs/s  ratio  webhook/s  p50 ms  p95 ms  max ms  resent  CPUs busy",
+    ]
+    for one in result["runs"]:
+        busy = "-" if one["cpu_busy"] is None else f"{one['cpu_busy']:.0%}"
+        lines.append(
+            f"{one['processes']:>9}  {one['msgs_per_s']:>6.1f}  {one['ratio']:>5.2f}"
+            f"  {one['accepted_per_s']:>9.1f}  {one['p50_ms']:>6.1f}  {one['p95_ms']:>6.1f}"
+            f"  {one['max_ms']:>6.1f}  {one['resent']:>6}  {busy:>9}"
+        )
+    return "\n".join(lines)
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The final JSON line: per process count msgs/s, its ratio to the first, p50/p95."""
+    return {
+        "benchmark": "scaleout",
+        "messages": result["messages"],
+        "cpus": result["cpus"],
+        "runs": [
+            {
+                key: one[key]
+                for key in (
+                    "processes",
+                    "msgs_per_s",
+                    "ratio",
+                    "accepted_per_s",
+                    "p50_ms",
+                    "p95_ms",
+                    "stored",
+                    "once",
+                    "cpu_busy",
+                )
+            }
+            for one in result["runs"]
+        ],
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, help=f"default {Spec.messages}")
+    parser.add_argument("--processes", help="process counts, e.g. 1,2,4 (the default)")
+    parser.add_argument("--cadres", type=int, help=f"default {Spec.cadres}")
+    parser.add_argument("--in-flight", type=int, help=f"default {Spec.in_flight}")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 40 messages, 1 and 2")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="SQLAlchemy URL of PostgreSQL")
+    args = parser.parse_args()
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    spec = QUICK if args.quick else Spec()
+    if args.messages is not None:
+        spec = replace(spec, messages=args.messages)
+    if args.processes:
+        spec = replace(spec, processes=tuple(int(n) for n in args.processes.split(",")))
+    if args.cadres is not None:
+        spec = replace(spec, cadres=args.cadres)
+    if args.in_flight is not None:
+        spec = replace(spec, in_flight=args.in_flight)
+    result = await run(spec, args.pg_url)
+    print(report(result), flush=True)
+    print(json.dumps(summary(result), ensure_ascii=False), flush=True)
+    if not all(one["once"] for one in result["runs"]):
+        raise SystemExit("not every message was stored exactly once")
+
+
+if __name__ == "__main__":
+    uvloop.run(main())
