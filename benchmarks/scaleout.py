@@ -79,10 +79,11 @@ class Spec:
     processes: tuple[int, ...] = (1, 2, 4)
     cadres: int = 200  # bound cadres the messages come from, in turn
     in_flight: int = 32  # webhook POSTs under way at once
+    warmup: int = 50  # messages per process stored before the measured ones
     start_timeout: float = 180.0  # seconds for the processes to answer /healthz
 
 
-QUICK = Spec(messages=40, processes=(1, 2), cadres=20, in_flight=8)
+QUICK = Spec(messages=40, processes=(1, 2), cadres=20, in_flight=8, warmup=5)
 
 
 # -- databases -------------------------------------------------------------------------------
@@ -184,7 +185,11 @@ class Process:
 
     async def start(self) -> None:
         env = {**os.environ, "WORKLOG_CONFIG": str(self.config), "PYTHONPATH": str(ROOT)}
-        for key in ("WORKLOG_TELEGRAM_TOKEN", "WORKLOG_DATABASE_URL", "WORKLOG_TELEGRAM_WEBHOOK_SECRET"):
+        for key in (
+            "WORKLOG_TELEGRAM_TOKEN",
+            "WORKLOG_DATABASE_URL",
+            "WORKLOG_TELEGRAM_WEBHOOK_SECRET",
+        ):
             env.pop(key, None)
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -257,14 +262,19 @@ class CpuMeter:
 # -- the load --------------------------------------------------------------------------------
 
 
-def build_updates(api: FakeBotApi, spec: Spec) -> list[dict[str, Any]]:
-    """The message updates as Telegram sends them, made by the fake (which then knows each
+def build_updates(api: FakeBotApi, cadres: int, first: int, n: int) -> list[dict[str, Any]]:
+    """Message updates as Telegram sends them, made by the fake (which then knows each
     message, so the replies to them are valid): message k from cadre k mod `cadres`, in a
     private chat, unique update ids and per-chat increasing message ids."""
-    users = [FakeUser(FIRST_USER + n, f"干部{n}") for n in range(spec.cadres)]
+    users = [FakeUser(FIRST_USER + n, f"干部{n}") for n in range(cadres)]
     return [
-        api.send_text(users[k % spec.cadres], f"1.走访企业第{k}号项目") for k in range(spec.messages)
+        api.send_text(users[k % cadres], f"1.走访企业第{k}号项目") for k in range(first, first + n)
     ]
+
+
+def source_key(update: dict[str, Any]) -> str:
+    """The entry's key of a message update: "chat:message"."""
+    return f"{update['message']['chat']['id']}:{update['message']['message_id']}"
 
 
 @dataclass
@@ -326,8 +336,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def measure(engine: Any, updates: list[dict[str, Any]], load: Load) -> dict[str, Any]:
-    """Throughput and receipt-to-entry latency of one run, from what the database holds."""
+async def measure(
+    engine: Any, warm: list[dict[str, Any]], updates: list[dict[str, Any]], load: Load
+) -> dict[str, Any]:
+    """Throughput and receipt-to-entry latency of the measured `updates` (after the `warm`
+    ones), from what the database holds."""
     async with engine.connect() as conn:
         inbox = (await conn.execute(select(InboxUpdate.dedup_key, InboxUpdate.received_at))).all()
         entries = (
@@ -341,23 +354,15 @@ async def measure(engine: Any, updates: list[dict[str, Any]], load: Load) -> dic
     received = dict(inbox)
     created = {key: at for key, part, at in entries if part == 0}
     per_message = Counter(key for key, _, _ in entries)
-    latencies = []
-    for update in updates:
-        message = update["message"]
-        key = f"{message['chat']['id']}:{message['message_id']}"
-        if key in created and dedup_key(update) in received:
-            latencies.append((created[key] - received[dedup_key(update)]).total_seconds())
-    expected = {
-        f"{u['message']['chat']['id']}:{u['message']['message_id']}" for u in updates
-    }
-    last = max(at for at in created.values()).timestamp()
+    latencies = [(created[source_key(u)] - received[dedup_key(u)]).total_seconds() for u in updates]
+    last = max(created[source_key(u)] for u in updates).timestamp()
     n = len(updates)
     return {
-        "stored": len(entries),
+        "stored": len(entries) - len(warm),
         # Every message once, one entry each, its update received once and done.
-        "once": set(per_message) == expected
+        "once": set(per_message) == {source_key(u) for u in warm + updates}
         and set(per_message.values()) == {1}
-        and len(inbox) == n
+        and len(inbox) == len(warm) + n
         and pending == 0,
         "msgs_per_s": round(n / (last - load.started), 1),
         "accepted_per_s": round(n / (load.answered - load.started), 1),
@@ -372,27 +377,34 @@ async def measure(engine: Any, updates: list[dict[str, Any]], load: Load) -> dic
 # -- the run ---------------------------------------------------------------------------------
 
 
-async def run_count(
-    count: int, url: str, api: FakeBotApi, spec: Spec, tmp: Path
-) -> dict[str, Any]:
+async def run_count(count: int, url: str, api: FakeBotApi, spec: Spec, tmp: Path) -> dict[str, Any]:
     """Start `count` processes on the fresh database `url`, play the load, stop them."""
     processes = [Process(tmp, f"p{count}-{i}", api, url) for i in range(count)]
     engine = create_engine(url)
     try:
+        began = time.monotonic()
         for process in processes:
             await process.start()
         async with aiohttp.ClientSession() as http:
             await asyncio.gather(*(p.ready(http, spec.start_timeout) for p in processes))
-        updates = build_updates(api, spec)
+        start_s = time.monotonic() - began
+        urls = [p.url for p in processes]
+        # Warm each process up (connections, caches) before the measured burst.
+        warm = build_updates(api, spec.cadres, 0, spec.warmup * count)
+        await play(urls, warm, spec.in_flight)
+        await wait_stored(engine, len(warm), 60 + len(warm) / 5)
+        updates = build_updates(api, spec.cadres, len(warm), spec.messages)
         cpu_before = [p.cpu_seconds() for p in processes]
         meter = CpuMeter()
         meter.start()
-        load = await play([p.url for p in processes], updates, spec.in_flight)
-        await wait_stored(engine, spec.messages, 60 + spec.messages / 5)
+        load = await play(urls, updates, spec.in_flight)
+        await wait_stored(engine, len(warm) + spec.messages, 60 + spec.messages / 5)
         busy = meter.stop()
         cpu = [round(p.cpu_seconds() - b, 1) for p, b in zip(processes, cpu_before, strict=True)]
-        result = await measure(engine, updates, load)
-        exits = [await p.terminate() for p in processes]
+        result = await measure(engine, warm, updates, load)
+        began = time.monotonic()
+        exits = list(await asyncio.gather(*(p.terminate() for p in processes)))
+        stop_s = time.monotonic() - began
     finally:
         for process in processes:
             await process.kill()
@@ -407,6 +419,8 @@ async def run_count(
         "cpu_busy": None if busy is None else round(busy, 2),
         "process_cpu_s": cpu,
         "exit_codes": exits,
+        "start_s": round(start_s, 1),
+        "stop_s": round(stop_s, 1),
     }
 
 
@@ -453,38 +467,13 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def summary(result: dict[str, Any]) -> dict[str, Any]:
-    """The final JSON line: per process count msgs/s, its ratio to the first, p50/p95."""
-    return {
-        "benchmark": "scaleout",
-        "messages": result["messages"],
-        "cpus": result["cpus"],
-        "runs": [
-            {
-                key: one[key]
-                for key in (
-                    "processes",
-                    "msgs_per_s",
-                    "ratio",
-                    "accepted_per_s",
-                    "p50_ms",
-                    "p95_ms",
-                    "stored",
-                    "once",
-                    "cpu_busy",
-                )
-            }
-            for one in result["runs"]
-        ],
-    }
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, help=f"default {Spec.messages}")
     parser.add_argument("--processes", help="process counts, e.g. 1,2,4 (the default)")
     parser.add_argument("--cadres", type=int, help=f"default {Spec.cadres}")
     parser.add_argument("--in-flight", type=int, help=f"default {Spec.in_flight}")
+    parser.add_argument("--warmup", type=int, help=f"per process, default {Spec.warmup}")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 40 messages, 1 and 2")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="SQLAlchemy URL of PostgreSQL")
     args = parser.parse_args()
@@ -498,9 +487,11 @@ async def main() -> None:
         spec = replace(spec, cadres=args.cadres)
     if args.in_flight is not None:
         spec = replace(spec, in_flight=args.in_flight)
+    if args.warmup is not None:
+        spec = replace(spec, warmup=args.warmup)
     result = await run(spec, args.pg_url)
     print(report(result), flush=True)
-    print(json.dumps(summary(result), ensure_ascii=False), flush=True)
+    print(json.dumps({"benchmark": "scaleout", **result}, ensure_ascii=False), flush=True)
     if not all(one["once"] for one in result["runs"]):
         raise SystemExit("not every message was stored exactly once")
 
