@@ -14,6 +14,8 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from bot.config import Config, ConfigError, load_config, redact
 from bot.logs import configure as configure_logging
 from storage.db import create_engine
@@ -570,7 +572,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "init":
             asyncio.run(_init(config))
-            print(f"数据库已就绪: {redact(config.database.url, config.telegram.token)}")
+            shown = make_url(config.database.url).render_as_string(hide_password=True)
+            print(f"数据库已就绪: {redact(shown, config.telegram.token)}")
             return 0
         if args.command == "run":
             from bot.app import serve

@@ -421,7 +421,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             data = tomllib.loads(chosen.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen}: {exc}") from exc
-    elif path is not None:
+    elif path is not None or os.environ.get(ENV_CONFIG):
         raise ConfigError(f"configuration file {chosen} not found")
     return config_from_dict(data)
 

@@ -9,6 +9,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Processes starting together on one PostgreSQL migrate one after the other ("wmigrat").
+MIGRATE_LOCK_KEY = 0x776D6967726174
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
@@ -42,6 +44,8 @@ async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-
         action(cfg)
 
     async with engine.connect() as conn:
+        if not sqlite:
+            await conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATE_LOCK_KEY})")
         if sqlite:
             # Batch mode rebuilds tables; with foreign keys on, dropping a referenced table
             # would fail. The pragma only takes effect outside a transaction.
@@ -58,4 +62,8 @@ async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-
             if sqlite:
                 await conn.rollback()
                 await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
+            else:
+                await conn.rollback()
+                await conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATE_LOCK_KEY})")
                 await conn.commit()
