@@ -40,8 +40,9 @@ async def test_the_bot_stays_up_through_a_database_outage(
             sent.append(f"走访第{len(sent) + 1}家企业")
             bot.api.send_text(ZHANG, sent[-1])
             await asyncio.sleep(1.0)
-        running = [t for t in [*bot.intake.tasks, bot.sender_task] if not t.done()]
-        assert len(running) == 3, "a background task ended during the outage"
+        loops = [*bot.intake.tasks, bot.sender_task]
+        running = [t.get_name() for t in loops if not t.done()]
+        assert len(running) == len(loops) == 4, f"a loop ended during the outage: {running}"
     # After the outage, by itself: every message stored once and confirmed once.
     await bot.settle(timeout=90)
     assert [e.text for e in await bot.entries("A001")] == sent
