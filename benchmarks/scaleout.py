@@ -72,7 +72,7 @@ from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import InboxUpdate, LogEntry
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.seeding import seed_bound_people
+from tests.seeding import process_env, seed_bound_people, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "4242:scaleout-benchmark"
@@ -198,21 +198,11 @@ class Process:
             "service": {"stop_grace": 20},
             "backup": {"enabled": False},
         }
-        lines = []
-        for section, values in sections.items():
-            lines.append(f"[{section}]")
-            lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-        self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_config(self.config, sections)
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        env = {**os.environ, "WORKLOG_CONFIG": str(self.config), "PYTHONPATH": str(ROOT)}
-        for key in (
-            "WORKLOG_TELEGRAM_TOKEN",
-            "WORKLOG_DATABASE_URL",
-            "WORKLOG_TELEGRAM_WEBHOOK_SECRET",
-        ):
-            env.pop(key, None)
+        env = process_env(self.config)
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run", env=env, cwd=str(ROOT),

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from storage.db import create_engine, session_factory
 from storage.models import Person, Unit
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def seed_bound_people(
@@ -37,3 +43,26 @@ async def seed_bound_people(
             await db.commit()
     finally:
         await engine.dispose()
+
+
+def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
+    """A config file for a `worklog` process: TOML written from plain values."""
+    lines = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def process_env(config: Path) -> dict[str, str]:
+    """The environment of a `worklog` process run on `config` alone: the caller's own token,
+    database and webhook secret must not override the file."""
+    env = {**os.environ, "WORKLOG_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    for key in (
+        "WORKLOG_TELEGRAM_TOKEN",
+        "WORKLOG_DATABASE_URL",
+        "WORKLOG_TELEGRAM_WEBHOOK_SECRET",
+    ):
+        env.pop(key, None)
+    return env

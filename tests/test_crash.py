@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import sys
@@ -19,7 +18,7 @@ from storage.db import create_engine, session_factory
 from storage.models import InboxUpdate, Invite, LogEntry, OutboxMessage, Person
 from tests.fakebot import FakeBotApi, FakeUser
 from tests.outages import DatabaseLock
-from tests.seeding import seed_bound_people
+from tests.seeding import process_env, seed_bound_people
 
 pytestmark = pytest.mark.slow
 
@@ -58,9 +57,7 @@ async def _stored(url: str) -> tuple[Counter[tuple[int, int]], int]:
 
 
 def _spawn(config_path: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, "WORKLOG_CONFIG": str(config_path), "PYTHONPATH": str(ROOT)}
-    env.pop("WORKLOG_TELEGRAM_TOKEN", None)
-    env.pop("WORKLOG_DATABASE_URL", None)
+    env = process_env(config_path)
     return asyncio.create_subprocess_exec(  # type: ignore[return-value]
         sys.executable,
         "-m",

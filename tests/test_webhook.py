@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
-import os
 import signal
 import sys
 from collections import Counter, defaultdict
@@ -28,6 +26,7 @@ from storage.db import create_engine
 from storage.models import InboxUpdate, LogEntry, OutboxMessage, Person
 from tests.fakebot import FakeBotApi
 from tests.outages import DatabaseLock
+from tests.seeding import process_env, write_config
 from tests.test_crash import USERS, Burst, _outbox, _seed, _stored
 from tests.test_serve import free_port
 
@@ -61,18 +60,11 @@ class Service:
             "service": {"claim_timeout": 5, "stop_grace": 10},
             "backup": {"enabled": False},
         }
-        lines = []
-        for section, values in sections.items():
-            lines.append(f"[{section}]")
-            lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-        self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_config(self.config, sections)
         self.process: asyncio.subprocess.Process | None = None
 
     def env(self) -> dict[str, str]:
-        env = {**os.environ, "WORKLOG_CONFIG": str(self.config), "PYTHONPATH": str(ROOT)}
-        for key in ("WORKLOG_TELEGRAM_TOKEN", "WORKLOG_DATABASE_URL"):
-            env.pop(key, None)
-        return env
+        return process_env(self.config)
 
     async def start(self) -> None:
         with self.log.open("ab") as log:
